@@ -1,0 +1,15 @@
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from ispbills.api.views import docs_view, schema_view
+
+urlpatterns = [
+    path("", include("ispbills.web.urls")),
+    path("", include("ispbills.tenancy.urls")),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("api/v1/", include("ispbills.api.v1.urls")),
+    path("api/schema/", schema_view, name="api-schema"),
+    path("api/docs/", docs_view, name="api-docs"),
+]
+

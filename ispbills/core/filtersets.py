@@ -1,0 +1,20 @@
+"""Base FilterSet shared by panel and API: model choices narrowed to the user's reach."""
+
+from typing import Any
+
+import django_filters
+
+from ispbills.core.scoping import ScopedQuerySet
+
+
+class ScopedFilterSet(django_filters.FilterSet):
+    """Every ModelChoice/ModelMultipleChoice filter offers only rows the user may see."""
+
+    def __init__(self, data: Any = None, queryset: Any = None, *, request: Any = None,
+                 user: Any = None, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(data, queryset, request=request, **kwargs)
+        self.user = user if user is not None else getattr(request, "user", None)
+        for filter_ in self.filters.values():
+            queryset_ = filter_.extra.get("queryset")
+            if isinstance(queryset_, ScopedQuerySet):
+                filter_.extra["queryset"] = queryset_.restrict(self.user, "view")

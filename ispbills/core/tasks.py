@@ -1,0 +1,27 @@
+"""Jobs of the core app."""
+
+from ispbills.core import exports, jobs
+
+
+@jobs.task(queue="exports")
+def export_csv_task(run_id: int, export: str, filters: dict[str, str], user_id: int,
+                    tenant_id: int | None) -> None:  # fmt: skip
+    """Write a CSV export for the user who asked, as that user sees the list."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=user_id)
+    user.selected_tenant_id = tenant_id  # type: ignore[attr-defined]
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, object]]:
+        result = exports.write_export(progress=progress, export=export, filters=filters, user=user)
+        return f"{result['rows']} rows", result
+
+    jobs.run_tracked(run_id, body)
+
+
+@jobs.task(queue="maintenance")
+def fail_stale_job_runs_task(timestamp: int) -> int:
+    """Mark runs stuck queued/running for 6 hours as failed so the panel stops waiting."""
+    from ispbills.core.services import fail_stale_job_runs
+
+    return fail_stale_job_runs(older_than_hours=6)

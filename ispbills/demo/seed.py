@@ -1,0 +1,85 @@
+"""The demo ISP: a Dhaka broadband operator with a reseller tree and staff of every role."""
+
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from ispbills.core.errors import DomainError
+from ispbills.tenancy import services
+from ispbills.tenancy.models import Operator, Tenant
+from ispbills.tenancy.roles import Role
+
+DEMO_SLUG = "dhaka-fibre-net"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    where: str
+
+
+class DemoRefusedError(DomainError):
+    """The database holds real ISPs; the demo never mixes with them."""
+
+    code = "demo_refused"
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@transaction.atomic
+def seed_demo(*, password: str) -> list[DemoLogin]:
+    """Create the demo ISP (once); returns its logins. Refuses next to real tenants."""
+    if Tenant.objects.filter(is_demo=False).exists():
+        raise DemoRefusedError(
+            "This database holds real ISPs; the demo is only seeded into an empty or demo database."
+        )
+    if Tenant.objects.filter(slug=DEMO_SLUG).exists():
+        return DEMO_LOGINS
+    tenant = services.create_tenant(actor=None, name="Dhaka Fibre Net", slug=DEMO_SLUG,
+                                    timezone="Asia/Dhaka", currency="BDT", is_demo=True)  # fmt: skip
+    root = services.root_operator(tenant)
+    mirpur = services.create_operator(
+        actor=None, parent=root, name="Mirpur Link", account_type=Operator.AccountType.CREDIT,
+        credit_limit="50000", mobile="01711-000111", address="Section 10, Mirpur, Dhaka",
+    )  # fmt: skip
+    services.create_operator(
+        actor=None, parent=root, name="Uttara Broadband", account_type=Operator.AccountType.DEBIT,
+        mobile="01811000222", address="Sector 7, Uttara, Dhaka",
+    )  # fmt: skip
+    pallabi = services.create_operator(
+        actor=None, parent=mirpur, name="Pallabi Point", account_type=Operator.AccountType.DEBIT,
+        mobile="+8801911000333", address="Pallabi, Mirpur 12, Dhaka",
+    )  # fmt: skip
+    services.create_operator(actor=None, parent=root, name="Dhanmondi Net",
+                             account_type=Operator.AccountType.CREDIT, credit_limit="20000")  # fmt: skip
+    where = {"root": root, "mirpur": mirpur, "pallabi": pallabi}
+    for username, role, place, first, last, mobile in STAFF:
+        services.create_staff_user(
+            actor=None, operator=where[place], username=username, password=password, role=role,
+            first_name=first, last_name=last, mobile=mobile,
+            email=f"{username}@demo.ispbills.local",
+        )  # fmt: skip
+    services.create_superadmin(username="superadmin", password=password)
+    return DEMO_LOGINS
+
+
+STAFF = [
+    ("admin", Role.GROUP_ADMIN, "root", "রাশেদ", "করিম", "01711000001"),
+    ("reseller", Role.OPERATOR_ADMIN, "mirpur", "Tanvir", "Hossain", "01711000002"),
+    ("subreseller", Role.OPERATOR_ADMIN, "pallabi", "নুসরাত", "জাহান", "01711000003"),
+    ("manager", Role.MANAGER, "root", "Farhana", "Akter", "01711000004"),
+    ("noc", Role.NOC, "root", "Imran", "Kabir", "01711000005"),
+    ("distributor", Role.CARD_DISTRIBUTOR, "root", "সাকিব", "হাসান", "01711000006"),
+    ("accountant", Role.ACCOUNTANT, "root", "Shirin", "Sultana", "01711000007"),
+]
+
+PLACE_NAMES = {"root": "Dhaka Fibre Net", "mirpur": "Mirpur Link", "pallabi": "Pallabi Point"}
+
+DEMO_LOGINS = [
+    DemoLogin(username, str(role.label), PLACE_NAMES[place])
+    for username, role, place, *_rest in STAFF
+] + [DemoLogin("superadmin", "Platform super admin", "all ISPs")]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    """The staff panel shell: layout, navigation, dashboard, login, profile, jobs and audit pages."""
+
+    name = "ispbills.web"
+    label = "web"

@@ -1,0 +1,57 @@
+"""The sidebar: each entry shows only when the user holds its permission."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from ispbills.core.access import Access
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    icon: str
+    permission: str = ""
+    superadmin_only: bool = False
+
+    def visible_to(self, access: Access) -> bool:
+        if self.superadmin_only:
+            return access.is_superadmin
+        return not self.permission or access.can(self.permission)
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: str
+    items: tuple[NavItem, ...]
+
+
+MENU: tuple[NavSection, ...] = (
+    NavSection(_("Overview"), (
+        NavItem(_("Dashboard"), "web:dashboard", "speedometer2"),
+    )),
+    NavSection(_("Organisation"), (
+        NavItem(_("Operators"), "tenancy:operator_list", "diagram-3", "operators.view"),
+        NavItem(_("Staff users"), "tenancy:user_list", "people", "users.view"),
+    )),
+    NavSection(_("System"), (
+        NavItem(_("Background jobs"), "web:job_list", "hourglass-split", "jobs.view"),
+        NavItem(_("Audit log"), "web:audit_list", "journal-text", "audit.view"),
+        NavItem(_("Login log"), "tenancy:login_attempt_list", "shield-lock", "audit.view"),
+        NavItem(_("API docs"), "api-docs", "braces"),
+    )),
+    NavSection(_("Platform"), (
+        NavItem(_("ISPs"), "tenancy:tenant_list", "buildings", superadmin_only=True),
+    )),
+)  # fmt: skip
+
+
+def menu_for(access: Access) -> list[tuple[str, list[NavItem]]]:
+    """The sections and entries this user may use; empty sections are dropped."""
+    sections = []
+    for section in MENU:
+        items = [item for item in section.items if item.visible_to(access)]
+        if items:
+            sections.append((str(section.label), items))
+    return sections
