@@ -15,6 +15,6 @@ class ScopedFilterSet(django_filters.FilterSet):
         super().__init__(data, queryset, request=request, **kwargs)
         self.user = user if user is not None else getattr(request, "user", None)
         for filter_ in self.filters.values():
-            queryset_ = filter_.extra.get("queryset")
-            if isinstance(queryset_, ScopedQuerySet):
-                filter_.extra["queryset"] = queryset_.restrict(self.user, "view")
+            choices = getattr(filter_, "queryset", None)
+            if isinstance(choices, ScopedQuerySet):
+                filter_.queryset = filter_.extra["queryset"] = choices.restrict(self.user, "view")

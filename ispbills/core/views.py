@@ -19,7 +19,7 @@ from django.views.generic import DetailView, FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import LazyPaginator, SingleTableMixin
 
-from ispbills.core.access import access_of
+from ispbills.core.access import Access, access_of
 from ispbills.core.errors import DomainError
 from ispbills.core.registry import ExportSpec
 
@@ -40,9 +40,18 @@ class ScopedViewMixin:
     def get_queryset(self) -> QuerySet[Any]:
         return self.base_queryset().restrict(self.request.user, self.action)  # type: ignore[attr-defined]
 
+    @classmethod
+    def scoped_model(cls) -> Any:
+        return cls.model or (cls.queryset.model if cls.queryset is not None else None)
+
+    @classmethod
+    def allows(cls, access: Access) -> bool:
+        """Whether a user with this Access may open the page at all (else 403)."""
+        model = cls.scoped_model()
+        return model is None or access.can(model.permission(cls.action))
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        model = self.model or (self.queryset.model if self.queryset is not None else None)
-        if model is not None and not access_of(request.user).can(model.permission(self.action)):
+        if not self.allows(access_of(request.user)):
             raise PermissionDenied(_("You do not have permission to open this page."))
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 

@@ -206,18 +206,15 @@ class Membership(Scoped, models.Model):
         ).exists()
 
 
-class PermissionOverride(Scoped, models.Model):
-    """A special permission granted to or revoked from one user on top of the role."""
+class PermissionOverride(models.Model):
+    """A special permission granted to or revoked from one user on top of the role.
 
-    access_area = "users"
-    scope_tenant_field = "user__membership__operator__tenant"
-    scope_operator_field = "user__membership__operator"
+    Reached only through its user (whom the actor must already reach), so not scoped itself.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="permission_overrides")
     permission = models.CharField(max_length=60)
     granted = models.BooleanField()
-
-    objects: ClassVar[Any] = ScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -2,13 +2,11 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.core.access import access_of
+from ispbills.core.access import Access, access_of
 from ispbills.core.models import AuditEvent
 from ispbills.core.views import ObjectActionView, ObjectDetailView, ObjectListView, ServiceFormView
 from ispbills.tenancy import services
@@ -233,10 +231,11 @@ class LoginAttemptListView(ObjectListView):
 
 
 class SuperadminOnlyMixin:
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access_of(request.user).is_superadmin:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+    """Pages of the platform itself, for super admins only."""
+
+    @classmethod
+    def allows(cls, access: Access) -> bool:
+        return access.is_superadmin
 
 
 class TenantListView(SuperadminOnlyMixin, ObjectListView):

@@ -1,0 +1,97 @@
+"""pytest plugin of the suite: database, service checks, the cast and its clients.
+
+Without DATABASE_URL the suite runs on the embedded PostgreSQL (started here, stopped after).
+Tests that need a system package call ``require_service()``: they skip with a reason on a
+developer machine and fail when ISPBILLS_REQUIRE_SERVICES=1 (CI).
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("ISPBILLS_SECRET_KEY", "test-only-secret-key-not-for-production")
+
+_started_server: Any = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _started_server
+    if os.environ.get("DATABASE_URL") or hasattr(config, "workerinput"):
+        return
+    from ispbills.core.embedded_db import EmbeddedPostgres
+
+    data_dir = Path(os.environ.get("ISPBILLS_DATA_DIR", Path(__file__).parents[3] / "var"))
+    server = EmbeddedPostgres(data_dir)
+    if server.start():
+        _started_server = server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _started_server is not None:
+        _started_server.stop()
+
+
+def require_service(name: str, available: bool, how: str) -> None:
+    """Skip (developer machine) or fail (CI) when a real service the test needs is missing."""
+    if available:
+        return
+    message = f"{name} is not available: {how}"
+    if os.environ.get("ISPBILLS_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (ISPBILLS_REQUIRE_SERVICES=1 makes this a failure)")
+    pytest.skip(message)
+
+
+def require_binary(binary: str, package: str) -> str:
+    path = shutil.which(binary)
+    require_service(binary, path is not None, f"install the Debian package {package}")
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings: Any) -> None:
+    """Argon2 costs ~50 ms a hash; tests that check hashing opt back in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def cast(db: Any) -> Any:
+    """The fixed test cast: Acme (with its reseller tree and staff) and Globex."""
+    from ispbills.core.testing.cast import build_cast
+
+    return build_cast()
+
+
+@pytest.fixture
+def client_for(client: Any) -> Iterator[Any]:
+    """``client_for(user)``: a Django test client logged in as that user."""
+    from django.test import Client
+
+    clients: list[Client] = []
+
+    def make(user: Any) -> Client:
+        new = Client()
+        new.force_login(user)
+        clients.append(new)
+        return new
+
+    yield make
+
+
+@pytest.fixture
+def api_for(db: Any) -> Any:
+    """``api_for(user)``: a DRF APIClient sending a fresh bearer token of that user."""
+    from rest_framework.test import APIClient
+
+    from ispbills.tenancy.services import create_api_token
+
+    def make(user: Any) -> APIClient:
+        _token, plain = create_api_token(actor=None, user=user, name="test")
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+        return api
+
+    return make
