@@ -18,7 +18,9 @@ def _raw(name: str) -> str | None:
         try:
             return Path(file_path).read_text().strip()
         except OSError as exc:
-            raise ConfigError(f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}") from exc
+            raise ConfigError(
+                f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}"
+            ) from exc
     return os.environ.get(name)
 
 

@@ -1,13 +1,13 @@
 """The ``ispbills`` command: run the whole stack, or any single part, or any manage.py command.
 
-    ispbills run                 migrate, seed the demo if empty, start web + worker (+ scheduler)
-    ispbills web                 the web server (gunicorn)
-    ispbills worker              the job worker; it also runs the periodic scheduler
-    ispbills demo                seed the demo ISP (see --help)
-    ispbills createadmin         create a platform super admin or an ISP's first group admin
-    ispbills token create USER   print a new API token once
-    ispbills db start|stop|status   the embedded PostgreSQL (when DATABASE_URL is unset)
-    ispbills <command>           any Django management command (migrate, shell, …)
+ispbills run                 migrate, seed the demo if empty, start web + worker (+ scheduler)
+ispbills web                 the web server (gunicorn)
+ispbills worker              the job worker; it also runs the periodic scheduler
+ispbills demo                seed the demo ISP (see --help)
+ispbills createadmin         create a platform super admin or an ISP's first group admin
+ispbills token create USER   print a new API token once
+ispbills db start|stop|status   the embedded PostgreSQL (when DATABASE_URL is unset)
+ispbills <command>           any Django management command (migrate, shell, …)
 """
 
 import os
@@ -17,6 +17,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ispbills.core.embedded_db import EmbeddedPostgres
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,7 +29,7 @@ def _data_dir() -> Path:
     return Path(os.environ.get("ISPBILLS_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
 
-def _embedded() -> "EmbeddedPostgres | None":  # noqa: F821
+def _embedded() -> "EmbeddedPostgres | None":
     if os.environ.get("DATABASE_URL"):
         return None
     from ispbills.core.embedded_db import EmbeddedPostgres
@@ -91,14 +95,30 @@ def run(argv: Sequence[str]) -> int:
             demo_args += ["--password", args.password]
         credentials = []
         if not args.no_demo:
-            output = subprocess.run([*exe, *demo_args], check=True, env=env,
-                                    capture_output=True, text=True).stdout  # fmt: skip
+            output = subprocess.run(
+                [*exe, *demo_args], check=True, env=env, capture_output=True, text=True
+            ).stdout
             credentials = [line for line in output.splitlines() if line.strip()]
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-             "--bind", f"{args.host}:{args.port}", "--workers", "2", "--threads", "4",
-             "--log-level", "warning"], env=env, start_new_session=True,
-        ))  # fmt: skip
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    f"{args.host}:{args.port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                start_new_session=True,
+            )
+        )
         children.append(subprocess.Popen([*exe, "worker"], env=env, start_new_session=True))
         _print_banner(f"http://{args.host}:{args.port}/", credentials)
         while all(child.poll() is None for child in children):
@@ -140,8 +160,19 @@ def web(argv: Sequence[str]) -> int:
     server = _embedded()
     started = server.start() if server else False
     try:
-        return subprocess.call([sys.executable, "-m", "gunicorn", "config.wsgi:application",
-                                "--bind", bind, "--workers", workers, *argv])  # fmt: skip
+        return subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                workers,
+                *argv,
+            ]
+        )
     except KeyboardInterrupt:
         return 0
     finally:

@@ -1,10 +1,10 @@
 """Base DRF pieces: scoped viewsets and serializers whose related choices are narrowed."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
@@ -12,9 +12,14 @@ from ispbills.core.access import access_of
 from ispbills.core.scoping import ScopedQuerySet
 
 ACTION_FOR_METHOD = {
-    "GET": "view", "HEAD": "view", "OPTIONS": "view",
-    "POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete",
-}  # fmt: skip
+    "GET": "view",
+    "HEAD": "view",
+    "OPTIONS": "view",
+    "POST": "add",
+    "PUT": "change",
+    "PATCH": "change",
+    "DELETE": "delete",
+}
 
 
 class AreaPermission(permissions.BasePermission):
@@ -25,12 +30,9 @@ class AreaPermission(permissions.BasePermission):
         return access_of(request.user).can(model.permission(view.scope_action()))
 
 
-class ScopedViewSetMixin:
+class ScopedGenericViewSet(viewsets.GenericViewSet):
     """Every viewset's queryset goes through ``restrict(user, action)``."""
 
-    queryset: Any
-    request: Request
-    action: str | None
     permission_classes = [permissions.IsAuthenticated, AreaPermission]
     # Extra @actions that change state map to "change" unless listed here.
     action_permissions: dict[str, str] = {}
@@ -38,10 +40,14 @@ class ScopedViewSetMixin:
     @classmethod
     def as_view(cls, *args: Any, **kwargs: Any) -> Any:
         # API requests authenticate with bearer tokens; the panel's login redirect is not theirs.
-        return login_not_required(super().as_view(*args, **kwargs))  # type: ignore[misc]
+        return login_not_required(super().as_view(*args, **kwargs))
 
     def get_model(self) -> Any:
-        return self.queryset.model
+        return self.get_base_queryset().model
+
+    def get_base_queryset(self) -> Any:
+        queryset: Any = self.queryset
+        return queryset.all()
 
     def scope_action(self) -> str:
         if self.action in self.action_permissions:
@@ -53,26 +59,21 @@ class ScopedViewSetMixin:
         return "view" if self.request.method in {"GET", "HEAD"} else "change"
 
     def get_queryset(self) -> Any:
-        return self.queryset.all().restrict(self.request.user, self.scope_action())
+        return self.get_base_queryset().restrict(self.request.user, self.scope_action())
 
-    def perform_in_transaction_checked(self, obj: Any) -> None:
+    def check_still_visible(self, obj: Any) -> None:
         """After a write, the object must still be visible to the user (else roll back)."""
-        if not self.queryset.model._default_manager.filter(pk=obj.pk).restrict(
-            self.request.user, "view"
-        ).exists():
+        queryset: Any = type(obj)._default_manager.filter(pk=obj.pk)
+        if not queryset.restrict(self.request.user, "view").exists():
             transaction.set_rollback(True)
             raise PermissionDenied("That change would move this outside your reach.")
 
 
-class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+class ScopedReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
     """List and retrieve, scoped."""
 
 
-class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
-    """Full CRUD, scoped; writes go through services in ``perform_*``."""
-
-
-class ScopedModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ScopedModelSerializer(serializers.ModelSerializer):
     """Related-field querysets narrowed to what the requesting user may see."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -82,4 +83,4 @@ class ScopedModelSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         for field in self.fields.values():
             queryset = getattr(field, "queryset", None)
             if isinstance(queryset, ScopedQuerySet):
-                field.queryset = queryset.restrict(user, "view")
+                cast(Any, field).queryset = queryset.restrict(user, "view")

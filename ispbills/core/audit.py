@@ -8,7 +8,7 @@ from typing import Any
 from django.db import models
 
 from ispbills.core import clock
-from ispbills.core.context import current_request
+from ispbills.core.context import request_info
 from ispbills.core.models import AuditEvent
 
 
@@ -46,7 +46,7 @@ def record(
     label: str | None = None,
 ) -> AuditEvent:
     """Write one audit row; tenant and operator default to the object's own."""
-    request = current_request.get()
+    request = request_info()
     if obj is not None:
         tenant = tenant if tenant is not None else _tenant_of(obj)
         operator = operator if operator is not None else getattr(obj, "operator", None)

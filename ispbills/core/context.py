@@ -10,9 +10,15 @@ class RequestInfo:
     user_agent: str = ""
 
 
-current_request: contextvars.ContextVar[RequestInfo] = contextvars.ContextVar(
-    "current_request", default=RequestInfo()
+NO_REQUEST = RequestInfo()
+current_request: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
+    "current_request", default=None
 )
+
+
+def request_info() -> RequestInfo:
+    """The current request's address and user agent (empty outside a request)."""
+    return current_request.get() or NO_REQUEST
 
 
 def client_ip(meta: dict[str, str]) -> str | None:

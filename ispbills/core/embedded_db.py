@@ -65,9 +65,9 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.CalledProcessError as exc:
+            output = exc.stderr.strip() or exc.stdout.strip()
             raise EmbeddedPostgresError(
-                f"{Path(args[0]).name} failed ({exc.returncode}): {exc.stderr.strip() or exc.stdout.strip()}"
-                f"\nSee {self.log_file}"
+                f"{Path(args[0]).name} failed ({exc.returncode}): {output}\nSee {self.log_file}"
             ) from exc
 
     def _prepare_permissions(self) -> None:
@@ -121,18 +121,34 @@ class EmbeddedPostgres:
             self._run(
                 [
                     self._bin("initdb"),
-                    "-D", str(self.pgdata),
-                    "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres",
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "-U",
+                    "postgres",
                 ],
-            )  # fmt: skip
+            )
         if self.is_running():
             self._ensure_database()
             return False
         options = f"-h '' -k {self.socket_dir} -c max_connections=200 -c fsync=on"
         self._run(
-            [self._bin("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file),
-             "-o", options, "-w", "-t", "30", "start"],
-        )  # fmt: skip
+            [
+                self._bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        )
         self._wait_ready()
         self._ensure_database()
         return True
@@ -147,9 +163,18 @@ class EmbeddedPostgres:
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = self._run(
-            [self._bin("psql"), "-h", str(self.socket_dir), "-U", "postgres", "-d", database,
-             "-tAc", sql],
-        )  # fmt: skip
+            [
+                self._bin("psql"),
+                "-h",
+                str(self.socket_dir),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+        )
         return result.stdout.strip()
 
     def _ensure_database(self) -> None:

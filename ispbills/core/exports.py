@@ -53,7 +53,9 @@ def _value(row: Any, accessor: str) -> Any:
     return "" if value is None else value
 
 
-def write_export(*, progress: Progress, export: str, filters: dict[str, str], user: Any) -> dict[str, Any]:
+def write_export(
+    *, progress: Progress, export: str, filters: dict[str, str], user: Any
+) -> dict[str, Any]:
     """Write the CSV for ``user``'s view of the list; returns the result summary."""
     spec = registry.exports[export]
     queryset = spec.model._default_manager.all().restrict(user, "export")
@@ -70,5 +72,7 @@ def write_export(*, progress: Progress, export: str, filters: dict[str, str], us
             writer.writerow([_value(row, accessor) for _header, accessor in spec.columns])
             written += 1
             if written % BATCH == 0:
-                progress.update(written, total, _("%(n)s of %(t)s rows") % {"n": written, "t": total})
+                progress.update(
+                    written, total, _("%(n)s of %(t)s rows") % {"n": written, "t": total}
+                )
     return {"rows": written, "file": path.name}

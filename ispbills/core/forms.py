@@ -24,7 +24,7 @@ class ScopedForm(forms.Form):
         narrow_choices(self.fields, user)
 
 
-class ScopedModelForm(forms.ModelForm):  # type: ignore[type-arg]
+class ScopedModelForm(forms.ModelForm):
     """ModelForm counterpart of ScopedForm."""
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:

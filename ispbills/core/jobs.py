@@ -28,7 +28,9 @@ def on_app_ready(ready_app: App) -> None:
     logger.debug("procrastinate app ready: %s", ready_app)
 
 
-def task(*, queue: str = "default", retry: Any = DEFAULT_RETRY, **kwargs: Any) -> Callable[..., Any]:
+def task(
+    *, queue: str = "default", retry: Any = DEFAULT_RETRY, **kwargs: Any
+) -> Callable[..., Any]:
     """Declare a job (``*_task``) with the house defaults: named queue, retries with backoff."""
     return app.task(queue=queue, retry=retry, pass_context=False, **kwargs)
 
@@ -84,9 +86,12 @@ class Progress:
 
     def succeed(self, message: str = "", result: dict[str, Any] | None = None) -> None:
         JobRun.objects.filter(pk=self.run_id).update(
-            status=JobRun.Status.SUCCEEDED, percent=100, message=message[:300],
-            result=result or {}, finished_at=clock.now(),
-        )  # fmt: skip
+            status=JobRun.Status.SUCCEEDED,
+            percent=100,
+            message=message[:300],
+            result=result or {},
+            finished_at=clock.now(),
+        )
 
     def fail(self, error: str) -> None:
         JobRun.objects.filter(pk=self.run_id).update(

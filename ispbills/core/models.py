@@ -62,9 +62,12 @@ class AuditEvent(Scoped, models.Model):
         "tenancy.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     actor_label = models.CharField(max_length=150, blank=True)
     verb = models.CharField(max_length=80, db_index=True)
     object_type = models.CharField(max_length=80, blank=True, db_index=True)
@@ -106,9 +109,12 @@ class JobRun(Scoped, models.Model):
         "tenancy.Operator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    )  # fmt: skip
+    )
     kind = models.CharField(max_length=80)
     label = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)

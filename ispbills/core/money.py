@@ -29,7 +29,7 @@ def to_money(value: Any) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def money_field(**kwargs: Any) -> models.DecimalField:  # type: ignore[type-arg]
+def money_field(**kwargs: Any) -> models.DecimalField:
     """The one field type for money columns: NUMERIC(14,2), default 0.00."""
     kwargs.setdefault("max_digits", 14)
     kwargs.setdefault("decimal_places", 2)

@@ -31,6 +31,6 @@ def normalize_mobile(raw: str) -> str:
         raise PhoneError(f"{raw!r} is not a mobile number")
     if not _BD_LOCAL.match(local):
         raise PhoneError(
-            f"{raw!r} is not a Bangladesh mobile number (11 digits starting 013–019)"
+            f"{raw!r} is not a Bangladesh mobile number (11 digits starting 013 to 019)"
         )
     return "+88" + local

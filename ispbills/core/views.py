@@ -11,12 +11,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 from django_filters.views import FilterView
+from django_stubs_ext import StrOrPromise
 from django_tables2 import LazyPaginator, SingleTableMixin
 
 from ispbills.core.access import Access, access_of
@@ -24,7 +26,7 @@ from ispbills.core.errors import DomainError
 from ispbills.core.registry import ExportSpec
 
 
-class ScopedViewMixin:
+class ScopedViewMixin(View):
     """Scopes ``get_queryset()`` and enforces the model's area permission for ``action``."""
 
     model: Any = None
@@ -38,7 +40,8 @@ class ScopedViewMixin:
         return self.model._default_manager.all()
 
     def get_queryset(self) -> QuerySet[Any]:
-        return self.base_queryset().restrict(self.request.user, self.action)  # type: ignore[attr-defined]
+        queryset: Any = self.base_queryset()
+        return queryset.restrict(self.request.user, self.action)
 
     @classmethod
     def scoped_model(cls) -> Any:
@@ -50,10 +53,10 @@ class ScopedViewMixin:
         model = cls.scoped_model()
         return model is None or access.can(model.permission(cls.action))
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not self.allows(access_of(request.user)):
             raise PermissionDenied(_("You do not have permission to open this page."))
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
 
 class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
@@ -63,7 +66,7 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
     partial_template_name = "web/partials/table.html"
     paginator_class = LazyPaginator
     table_pagination = {"per_page": 50}
-    title = ""
+    title: StrOrPromise = ""
     add_url_name = ""
     export: ExportSpec | None = None
 
@@ -73,7 +76,8 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         return kwargs
 
     def get_template_names(self) -> list[str]:
-        if getattr(self.request, "htmx", False) and not self.request.htmx.boosted:  # type: ignore[attr-defined]
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted:
             return [self.partial_template_name]
         return [self.template_name]
 
@@ -88,11 +92,11 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         return context
 
 
-class ObjectDetailView(ScopedViewMixin, DetailView):  # type: ignore[type-arg]
+class ObjectDetailView(ScopedViewMixin, DetailView):
     """One object, found only inside the user's reach (else 404)."""
 
 
-class ServiceFormView(ScopedViewMixin, FormView):  # type: ignore[type-arg]
+class ServiceFormView(ScopedViewMixin, FormView):
     """Create or change through a service, inside one transaction.
 
     Subclasses implement ``perform(form)`` (call the service, return the object). A
@@ -103,8 +107,8 @@ class ServiceFormView(ScopedViewMixin, FormView):  # type: ignore[type-arg]
 
     template_name = "web/object_form.html"
     action = "add"
-    title = ""
-    success_message = ""
+    title: StrOrPromise = ""
+    success_message: StrOrPromise = ""
     object: Any = None
     perform: Callable[[Any], Model]  # each subclass calls its service here
 
@@ -116,7 +120,7 @@ class ServiceFormView(ScopedViewMixin, FormView):  # type: ignore[type-arg]
             return None
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.object = None
         return super().dispatch(request, *args, **kwargs)
 
@@ -157,10 +161,8 @@ class ServiceFormView(ScopedViewMixin, FormView):  # type: ignore[type-arg]
 
     def still_visible(self, obj: Model) -> bool:
         """Re-check inside the transaction that the saved row is still in the user's reach."""
-        return bool(
-            type(obj)._default_manager.filter(pk=obj.pk)  # type: ignore[attr-defined]
-            .restrict(self.request.user, "view").exists()
-        )
+        queryset: Any = type(obj)._default_manager.filter(pk=obj.pk)
+        return bool(queryset.restrict(self.request.user, "view").exists())
 
     def get_success_url_for(self, obj: Any) -> str:
         return str(obj.get_absolute_url())
@@ -177,9 +179,9 @@ class ObjectActionView(ScopedViewMixin, TemplateView):
 
     template_name = "web/confirm.html"
     action = "change"
-    title = ""
-    question = ""
-    button = ""
+    title: StrOrPromise = ""
+    question: StrOrPromise = ""
+    button: StrOrPromise = ""
     button_class = "btn-primary"
     perform: Callable[[Any], None]  # each subclass calls its service here
 
@@ -189,8 +191,13 @@ class ObjectActionView(ScopedViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         obj = self.get_object()
-        context.update(object=obj, title=self.title, question=self.question % {"object": obj},
-                       button=self.button, button_class=self.button_class)  # fmt: skip
+        context.update(
+            object=obj,
+            title=self.title,
+            question=self.question % {"object": obj},
+            button=self.button,
+            button_class=self.button_class,
+        )
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -39,30 +39,60 @@ def seed_demo(*, password: str) -> list[DemoLogin]:
         )
     if Tenant.objects.filter(slug=DEMO_SLUG).exists():
         return DEMO_LOGINS
-    tenant = services.create_tenant(actor=None, name="Dhaka Fibre Net", slug=DEMO_SLUG,
-                                    timezone="Asia/Dhaka", currency="BDT", is_demo=True)  # fmt: skip
+    tenant = services.create_tenant(
+        actor=None,
+        name="Dhaka Fibre Net",
+        slug=DEMO_SLUG,
+        timezone="Asia/Dhaka",
+        currency="BDT",
+        is_demo=True,
+    )
     root = services.root_operator(tenant)
     mirpur = services.create_operator(
-        actor=None, parent=root, name="Mirpur Link", account_type=Operator.AccountType.CREDIT,
-        credit_limit="50000", mobile="01711-000111", address="Section 10, Mirpur, Dhaka",
-    )  # fmt: skip
+        actor=None,
+        parent=root,
+        name="Mirpur Link",
+        account_type=Operator.AccountType.CREDIT,
+        credit_limit="50000",
+        mobile="01711-000111",
+        address="Section 10, Mirpur, Dhaka",
+    )
     services.create_operator(
-        actor=None, parent=root, name="Uttara Broadband", account_type=Operator.AccountType.DEBIT,
-        mobile="01811000222", address="Sector 7, Uttara, Dhaka",
-    )  # fmt: skip
+        actor=None,
+        parent=root,
+        name="Uttara Broadband",
+        account_type=Operator.AccountType.DEBIT,
+        mobile="01811000222",
+        address="Sector 7, Uttara, Dhaka",
+    )
     pallabi = services.create_operator(
-        actor=None, parent=mirpur, name="Pallabi Point", account_type=Operator.AccountType.DEBIT,
-        mobile="+8801911000333", address="Pallabi, Mirpur 12, Dhaka",
-    )  # fmt: skip
-    services.create_operator(actor=None, parent=root, name="Dhanmondi Net",
-                             account_type=Operator.AccountType.CREDIT, credit_limit="20000")  # fmt: skip
+        actor=None,
+        parent=mirpur,
+        name="Pallabi Point",
+        account_type=Operator.AccountType.DEBIT,
+        mobile="+8801911000333",
+        address="Pallabi, Mirpur 12, Dhaka",
+    )
+    services.create_operator(
+        actor=None,
+        parent=root,
+        name="Dhanmondi Net",
+        account_type=Operator.AccountType.CREDIT,
+        credit_limit="20000",
+    )
     where = {"root": root, "mirpur": mirpur, "pallabi": pallabi}
     for username, role, place, first, last, mobile in STAFF:
         services.create_staff_user(
-            actor=None, operator=where[place], username=username, password=password, role=role,
-            first_name=first, last_name=last, mobile=mobile,
+            actor=None,
+            operator=where[place],
+            username=username,
+            password=password,
+            role=role,
+            first_name=first,
+            last_name=last,
+            mobile=mobile,
             email=f"{username}@demo.ispbills.local",
-        )  # fmt: skip
+        )
     services.create_superadmin(username="superadmin", password=password)
     return DEMO_LOGINS
 

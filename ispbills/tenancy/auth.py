@@ -29,9 +29,12 @@ class UsernameOrMobileBackend(ModelBackend):
     """Authenticates by username or mobile; refuses users whose ISP or operator is disabled."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None,
-        password: str | None = None, **kwargs: Any,
-    ) -> User | None:  # fmt: skip
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
         user = find_user(username or "")
         if user is None:
             User().set_password(password or "")  # same cost as a real check: no timing oracle

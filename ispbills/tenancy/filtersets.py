@@ -12,8 +12,9 @@ from ispbills.tenancy.roles import Role
 class OperatorFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     kind = django_filters.ChoiceFilter(choices=Operator.Kind.choices, label=_("Kind"))
-    account_type = django_filters.ChoiceFilter(choices=Operator.AccountType.choices,
-                                               label=_("Account type"))  # fmt: skip
+    account_type = django_filters.ChoiceFilter(
+        choices=Operator.AccountType.choices, label=_("Account type")
+    )
     parent = django_filters.ModelChoiceFilter(queryset=Operator.objects.all(), label=_("Under"))
     is_active = django_filters.BooleanFilter(label=_("Active"))
 
@@ -27,11 +28,12 @@ class OperatorFilterSet(ScopedFilterSet):
 
 class UserFilterSet(ScopedFilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
-    role = django_filters.ChoiceFilter(field_name="membership__role", choices=Role.choices,
-                                       label=_("Role"))  # fmt: skip
-    operator = django_filters.ModelChoiceFilter(field_name="membership__operator",
-                                                queryset=Operator.objects.all(),
-                                                label=_("Operator"))  # fmt: skip
+    role = django_filters.ChoiceFilter(
+        field_name="membership__role", choices=Role.choices, label=_("Role")
+    )
+    operator = django_filters.ModelChoiceFilter(
+        field_name="membership__operator", queryset=Operator.objects.all(), label=_("Operator")
+    )
     is_active = django_filters.BooleanFilter(label=_("Active"))
 
     class Meta:
@@ -40,8 +42,10 @@ class UserFilterSet(ScopedFilterSet):
 
     def search(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
         return queryset.filter(
-            Q(username__icontains=value) | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value) | Q(mobile__contains=value)
+            Q(username__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(mobile__contains=value)
         )
 
 

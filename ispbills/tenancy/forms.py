@@ -9,14 +9,16 @@ from ispbills.core.forms import ScopedForm
 from ispbills.tenancy.models import Operator
 from ispbills.tenancy.roles import ALL_PERMISSIONS, Role
 
+
 class OperatorForm(ScopedForm):
     parent = forms.ModelChoiceField(
         queryset=Operator.objects.exclude(kind=Operator.Kind.SUB_OPERATOR), label=_("Under")
     )
     name = forms.CharField(label=_("Name"), max_length=120)
     account_type = forms.ChoiceField(choices=Operator.AccountType.choices, label=_("Account type"))
-    credit_limit = forms.DecimalField(label=_("Credit limit"), max_digits=14, decimal_places=2,
-                                      min_value=0, initial=0)  # fmt: skip
+    credit_limit = forms.DecimalField(
+        label=_("Credit limit"), max_digits=14, decimal_places=2, min_value=0, initial=0
+    )
     mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(label=_("Address"), max_length=250, required=False)
@@ -26,6 +28,7 @@ class OperatorForm(ScopedForm):
         if instance is not None:
             del self.fields["parent"]
 
+
 class StaffUserForm(ScopedForm):
     operator = forms.ModelChoiceField(queryset=Operator.objects.all(), label=_("Operator"))
     role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
@@ -34,8 +37,12 @@ class StaffUserForm(ScopedForm):
     last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
-    password = forms.CharField(label=_("Password"), strip=False, min_length=10,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))  # fmt: skip
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        min_length=10,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
@@ -46,15 +53,23 @@ class StaffUserForm(ScopedForm):
         else:
             del self.fields["is_active"]
 
+
 class SpecialPermissionForm(ScopedForm):
     STATES = (("grant", _("Grant")), ("revoke", _("Revoke")), ("default", _("Role default")))
-    permission = forms.ChoiceField(choices=[(p, p) for p in sorted(ALL_PERMISSIONS)],
-                                   label=_("Permission"))  # fmt: skip
+    permission = forms.ChoiceField(
+        choices=[(p, p) for p in sorted(ALL_PERMISSIONS)], label=_("Permission")
+    )
     state = forms.ChoiceField(choices=STATES, label=_("Set to"))
 
+
 class SetPasswordForm(ScopedForm):
-    new_password = forms.CharField(label=_("New password"), strip=False, min_length=10,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))  # fmt: skip
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        min_length=10,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
 
 class TenantForm(ScopedForm):
     name = forms.CharField(label=_("Name"), max_length=120)

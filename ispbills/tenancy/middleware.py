@@ -25,7 +25,7 @@ class TenantContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = current_request.set(
             RequestInfo(
-                ip=client_ip(request.META),  # type: ignore[arg-type]
+                ip=client_ip(request.META),
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
             )
         )
@@ -40,8 +40,8 @@ class TenantContextMiddleware:
         request.tenant = None  # type: ignore[attr-defined]
         if user.is_authenticated:
             if user.is_superuser:
-                user.selected_tenant_id = request.session.get(SELECTED_TENANT_KEY)  # type: ignore[union-attr]
-            access = user.access  # type: ignore[union-attr]
+                user.selected_tenant_id = request.session.get(SELECTED_TENANT_KEY)
+            access = user.access
             if access is NO_ACCESS:
                 logout(request)
                 messages.error(request, _("Your access has been disabled. Ask your ISP admin."))

@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -86,14 +87,21 @@ class Operator(Scoped, models.Model):
             models.UniqueConstraint(
                 fields=["tenant"], condition=models.Q(parent=None), name="one_root_per_tenant"
             ),
-            models.UniqueConstraint(fields=["tenant", "parent", "name"], name="operator_name_unique"),
-            models.CheckConstraint(condition=models.Q(credit_limit__gte=0), name="credit_limit_gte_0"),
+            models.UniqueConstraint(
+                fields=["tenant", "parent", "name"], name="operator_name_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__gte=0), name="credit_limit_gte_0"
+            ),
         ]
         # Subtree queries are ``path LIKE '/1/4/%'``: pattern ops make them index scans.
         indexes = [
-            models.Index(fields=["tenant", "path"], name="operator_tenant_path",
-                         opclasses=["int8_ops", "varchar_pattern_ops"]),
-        ]  # fmt: skip
+            models.Index(
+                fields=["tenant", "path"],
+                name="operator_tenant_path",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -116,8 +124,14 @@ class Operator(Scoped, models.Model):
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
-class StaffUserManager(UserManager.from_queryset(ScopedQuerySet)):  # type: ignore[misc]
-    """User manager that can also ``restrict()``."""
+class StaffUserManager(UserManager["User"]):
+    """User manager whose querysets can ``restrict()``."""
+
+    def get_queryset(self) -> ScopedQuerySet:
+        return ScopedQuerySet(self.model, using=self._db)
+
+    def restrict(self, user: Any, action: str = "view") -> ScopedQuerySet:
+        return self.get_queryset().restrict(user, action)
 
 
 class User(Scoped, AbstractUser):
@@ -135,9 +149,7 @@ class User(Scoped, AbstractUser):
     class Meta:
         ordering = ["username"]
         constraints = [
-            models.UniqueConstraint(
-                models.functions.Lower("username"), name="username_unique_ci"
-            ),
+            models.UniqueConstraint(Lower("username"), name="username_unique_ci"),
         ]
 
     # Set per request by the middleware for super admins who picked a tenant.
@@ -150,12 +162,13 @@ class User(Scoped, AbstractUser):
             return NO_ACCESS
         if self.is_superuser:
             return Access(
-                user_id=self.pk, is_superadmin=True, tenant_id=self.selected_tenant_id,
-                tenant_wide=True, role="superadmin",
-            )  # fmt: skip
-        membership = (
-            Membership.objects.select_related("operator__tenant").filter(user=self).first()
-        )
+                user_id=self.pk,
+                is_superadmin=True,
+                tenant_id=self.selected_tenant_id,
+                tenant_wide=True,
+                role="superadmin",
+            )
+        membership = Membership.objects.select_related("operator__tenant").filter(user=self).first()
         if membership is None or not membership.is_usable():
             return NO_ACCESS
         operator = membership.operator
@@ -201,9 +214,7 @@ class Membership(Scoped, models.Model):
         operator = self.operator
         if not operator.tenant.is_active:
             return False
-        return not Operator.objects.filter(
-            pk__in=operator.ancestor_ids(), is_active=False
-        ).exists()
+        return not Operator.objects.filter(pk__in=operator.ancestor_ids(), is_active=False).exists()
 
 
 class PermissionOverride(models.Model):

@@ -5,6 +5,7 @@ A permission is ``area.action``. Areas are listed here once, including those lat
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from ispbills.core.access import ACTIONS
 
@@ -18,7 +19,7 @@ class Role(models.TextChoices):
     ACCOUNTANT = "accountant", _("Accountant")
 
 
-AREAS: dict[str, str] = {
+AREAS: dict[str, StrOrPromise] = {
     "tenant": _("ISP settings"),
     "operators": _("Operators and resellers"),
     "users": _("Staff users"),
@@ -51,30 +52,73 @@ def _perms(spec: dict[str, str]) -> frozenset[str]:
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GROUP_ADMIN: ALL_PERMISSIONS,
-    Role.OPERATOR_ADMIN: _perms({
-        "tenant": "view", "operators": "*", "users": "*", "audit": "view export",
-        "jobs": "view add", "customers": "*", "catalog": "view add change", "network": "view",
-        "money": "view", "billing": "*", "payments": "*", "cards": "*",
-        "accounting": "view export", "reports": "view export", "complaints": "*",
-        "monitoring": "view",
-    }),  # fmt: skip
-    Role.MANAGER: _perms({
-        "tenant": "view", "jobs": "view", "customers": "view add change", "catalog": "view",
-        "money": "view", "billing": "view", "payments": "view add", "complaints": "*",
-    }),  # fmt: skip
-    Role.NOC: _perms({
-        "tenant": "view", "jobs": "view", "customers": "view", "catalog": "view",
-        "network": "*", "complaints": "view change", "monitoring": "*",
-    }),  # fmt: skip
-    Role.CARD_DISTRIBUTOR: _perms({
-        "tenant": "view", "customers": "view", "money": "view", "payments": "view add",
-        "cards": "view change",
-    }),  # fmt: skip
-    Role.ACCOUNTANT: _perms({
-        "tenant": "view", "operators": "view", "audit": "view export", "jobs": "view add",
-        "customers": "view", "catalog": "view", "money": "view", "billing": "view export",
-        "payments": "*", "accounting": "*", "reports": "view export",
-    }),  # fmt: skip
+    Role.OPERATOR_ADMIN: _perms(
+        {
+            "tenant": "view",
+            "operators": "*",
+            "users": "*",
+            "audit": "view export",
+            "jobs": "view add",
+            "customers": "*",
+            "catalog": "view add change",
+            "network": "view",
+            "money": "view",
+            "billing": "*",
+            "payments": "*",
+            "cards": "*",
+            "accounting": "view export",
+            "reports": "view export",
+            "complaints": "*",
+            "monitoring": "view",
+        }
+    ),
+    Role.MANAGER: _perms(
+        {
+            "tenant": "view",
+            "jobs": "view",
+            "customers": "view add change",
+            "catalog": "view",
+            "money": "view",
+            "billing": "view",
+            "payments": "view add",
+            "complaints": "*",
+        }
+    ),
+    Role.NOC: _perms(
+        {
+            "tenant": "view",
+            "jobs": "view",
+            "customers": "view",
+            "catalog": "view",
+            "network": "*",
+            "complaints": "view change",
+            "monitoring": "*",
+        }
+    ),
+    Role.CARD_DISTRIBUTOR: _perms(
+        {
+            "tenant": "view",
+            "customers": "view",
+            "money": "view",
+            "payments": "view add",
+            "cards": "view change",
+        }
+    ),
+    Role.ACCOUNTANT: _perms(
+        {
+            "tenant": "view",
+            "operators": "view",
+            "audit": "view export",
+            "jobs": "view add",
+            "customers": "view",
+            "catalog": "view",
+            "money": "view",
+            "billing": "view export",
+            "payments": "*",
+            "accounting": "*",
+            "reports": "view export",
+        }
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ispbills.core import audit, clock
-from ispbills.core.access import access_of
+from ispbills.core.access import Access, access_of
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.money import to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
@@ -41,11 +41,15 @@ def _require(actor: Any, permission: str, operator: Operator | None = None) -> N
         return
     if not access.can(permission):
         raise NotAllowedError(_("You do not have permission to do this."))
-    if operator is not None and not access.is_superadmin:
-        if operator.tenant_id != access.tenant_id or not operator.path.startswith(
-            access.operator_path
-        ):
-            raise NotAllowedError(_("This operator is outside your reach."))
+    if operator is not None and not reaches(access, operator):
+        raise NotAllowedError(_("This operator is outside your reach."))
+
+
+def reaches(access: Access, operator: Operator) -> bool:
+    """Whether the operator lies in the actor's tenant and subtree."""
+    if access.is_superadmin:
+        return access.tenant_id in (None, operator.tenant_id)
+    return operator.tenant_id == access.tenant_id and operator.path.startswith(access.operator_path)
 
 
 def _clean_mobile(raw: str | None, field: str = "mobile") -> str | None:
@@ -59,9 +63,14 @@ def _clean_mobile(raw: str | None, field: str = "mobile") -> str | None:
 
 @transaction.atomic
 def create_tenant(
-    *, actor: Any, name: str, slug: str = "", timezone: str = "Asia/Dhaka",
-    currency: str = "BDT", is_demo: bool = False,
-) -> Tenant:  # fmt: skip
+    *,
+    actor: Any,
+    name: str,
+    slug: str = "",
+    timezone: str = "Asia/Dhaka",
+    currency: str = "BDT",
+    is_demo: bool = False,
+) -> Tenant:
     """Create an ISP with its root operator node."""
     from ispbills.core.clock import is_valid_zone
 
@@ -121,8 +130,10 @@ def create_operator(
         raise DomainError(_("Unknown account type."), fields={"account_type": [_("Invalid.")]})
     limit = to_money(credit_limit or "0")
     if limit < 0:
-        raise DomainError(_("The credit limit cannot be negative."),
-                          fields={"credit_limit": [_("Must be zero or more.")]})  # fmt: skip
+        raise DomainError(
+            _("The credit limit cannot be negative."),
+            fields={"credit_limit": [_("Must be zero or more.")]},
+        )
     if Operator.objects.filter(parent=parent, name__iexact=name).exists():
         raise ConflictError(
             _("%(parent)s already has an operator named %(name)s.")
@@ -142,9 +153,17 @@ def create_operator(
     )
     operator.path = f"{parent.path}{operator.pk}/"
     Operator.objects.filter(pk=operator.pk).update(path=operator.path)
-    audit.record(actor, "operator.created", operator, changes={
-        "name": name, "kind": kind, "account_type": account_type, "credit_limit": limit,
-    })  # fmt: skip
+    audit.record(
+        actor,
+        "operator.created",
+        operator,
+        changes={
+            "name": name,
+            "kind": kind,
+            "account_type": account_type,
+            "credit_limit": limit,
+        },
+    )
     return operator
 
 
@@ -166,8 +185,10 @@ def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operat
     if "credit_limit" in changes:
         changes["credit_limit"] = to_money(changes["credit_limit"])
         if changes["credit_limit"] < 0:
-            raise DomainError(_("The credit limit cannot be negative."),
-                              fields={"credit_limit": [_("Must be zero or more.")]})  # fmt: skip
+            raise DomainError(
+                _("The credit limit cannot be negative."),
+                fields={"credit_limit": [_("Must be zero or more.")]},
+            )
     if "mobile" in changes:
         changes["mobile"] = _clean_mobile(changes["mobile"]) or ""
     if "name" in changes:
@@ -175,12 +196,15 @@ def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operat
         if not changes["name"]:
             raise DomainError(_("Give the operator a name."), fields={"name": [_("Required.")]})
         clash = Operator.objects.filter(
-            tenant_id=operator.tenant_id, parent_id=operator.parent_id,
+            tenant_id=operator.tenant_id,
+            parent_id=operator.parent_id,
             name__iexact=changes["name"],
-        ).exclude(pk=operator.pk)  # fmt: skip
+        ).exclude(pk=operator.pk)
         if clash.exists():
-            raise ConflictError(_("Another operator here has that name."),
-                                fields={"name": [_("Already used under this parent.")]})  # fmt: skip
+            raise ConflictError(
+                _("Another operator here has that name."),
+                fields={"name": [_("Already used under this parent.")]},
+            )
     for key, value in changes.items():
         setattr(operator, key, value)
     operator.save()
@@ -191,7 +215,9 @@ def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operat
 
 
 @transaction.atomic
-def set_operator_active(*, actor: Any, operator: Operator, active: bool, reason: str = "") -> Operator:
+def set_operator_active(
+    *, actor: Any, operator: Operator, active: bool, reason: str = ""
+) -> Operator:
     """Enable or disable an operator; a disabled operator's subtree loses access at once."""
     _require(actor, "operators.change", operator)
     if operator.parent_id is None:
@@ -202,8 +228,12 @@ def set_operator_active(*, actor: Any, operator: Operator, active: bool, reason:
     updated = Operator.objects.filter(pk=operator.pk).update(is_active=active)
     if updated:
         operator.is_active = active
-        audit.record(actor, "operator.enabled" if active else "operator.disabled", operator,
-                     changes={"reason": reason})  # fmt: skip
+        audit.record(
+            actor,
+            "operator.enabled" if active else "operator.disabled",
+            operator,
+            changes={"reason": reason},
+        )
     return operator
 
 
@@ -214,8 +244,9 @@ def set_tenant_active(*, actor: Any, tenant: Tenant, active: bool, reason: str =
         raise NotAllowedError(_("Only platform super admins enable or disable ISPs."))
     Tenant.objects.filter(pk=tenant.pk).update(is_active=active)
     tenant.is_active = active
-    audit.record(actor, "tenant.enabled" if active else "tenant.disabled", tenant,
-                 changes={"reason": reason})  # fmt: skip
+    audit.record(
+        actor, "tenant.enabled" if active else "tenant.disabled", tenant, changes={"reason": reason}
+    )
     return tenant
 
 
@@ -228,14 +259,20 @@ def _validate_password(password: str, user: User | None = None) -> None:
 
 def _check_role(actor: Any, operator: Operator, role: str) -> None:
     if role not in Role.values:
-        raise DomainError(_("Unknown role %(role)s.") % {"role": role},
-                          fields={"role": [_("Choose a role from the list.")]})  # fmt: skip
+        raise DomainError(
+            _("Unknown role %(role)s.") % {"role": role},
+            fields={"role": [_("Choose a role from the list.")]},
+        )
     if role == Role.GROUP_ADMIN and operator.parent_id is not None:
-        raise DomainError(_("Group admins belong to the ISP's own node, not to a reseller."),
-                          fields={"role": [_("Not allowed for this operator.")]})  # fmt: skip
+        raise DomainError(
+            _("Group admins belong to the ISP's own node, not to a reseller."),
+            fields={"role": [_("Not allowed for this operator.")]},
+        )
     access = access_of(actor)
-    if actor is not None and role == Role.GROUP_ADMIN and not (
-        access.is_superadmin or access.role == Role.GROUP_ADMIN
+    if (
+        actor is not None
+        and role == Role.GROUP_ADMIN
+        and not (access.is_superadmin or access.role == Role.GROUP_ADMIN)
     ):
         raise NotAllowedError(_("Only group admins can appoint group admins."))
 
@@ -260,25 +297,39 @@ def create_staff_user(
     if not username:
         raise DomainError(_("Choose a username."), fields={"username": [_("Required.")]})
     if User.objects.filter(username__iexact=username).exists():
-        raise ConflictError(_("The username %(name)s is taken.") % {"name": username},
-                            fields={"username": [_("Already taken.")]})  # fmt: skip
+        raise ConflictError(
+            _("The username %(name)s is taken.") % {"name": username},
+            fields={"username": [_("Already taken.")]},
+        )
     clean_mobile = _clean_mobile(mobile)
     if clean_mobile and User.objects.filter(mobile=clean_mobile).exists():
-        raise ConflictError(_("Another staff user has the mobile %(m)s.") % {"m": clean_mobile},
-                            fields={"mobile": [_("Already used.")]})  # fmt: skip
+        raise ConflictError(
+            _("Another staff user has the mobile %(m)s.") % {"m": clean_mobile},
+            fields={"mobile": [_("Already used.")]},
+        )
     candidate = User(username=username, first_name=first_name, last_name=last_name, email=email)
     _validate_password(password, candidate)
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                username=username, password=password, first_name=first_name.strip(),
-                last_name=last_name.strip(), email=email.strip(), mobile=clean_mobile,
-            )  # fmt: skip
+                username=username,
+                password=password,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                email=email.strip(),
+                mobile=clean_mobile,
+            )
     except IntegrityError:
         raise ConflictError(_("The username or mobile is already used.")) from None
     Membership.objects.create(user=user, operator=operator, role=role)
-    audit.record(actor, "user.created", user, tenant=operator.tenant_id, operator=operator,
-                 changes={"role": role, "operator": operator.name})  # fmt: skip
+    audit.record(
+        actor,
+        "user.created",
+        user,
+        tenant=operator.tenant_id,
+        operator=operator,
+        changes={"role": role, "operator": operator.name},
+    )
     return user
 
 
@@ -300,8 +351,10 @@ def update_staff_user(*, actor: Any, user: User, **changes: Any) -> User:
     unknown = set(changes) - set(STAFF_EDITABLE)
     if unknown:
         raise DomainError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
-    if actor is not None and getattr(actor, "pk", None) == user.pk and (
-        "role" in changes or changes.get("is_active") is False
+    if (
+        actor is not None
+        and getattr(actor, "pk", None) == user.pk
+        and ("role" in changes or changes.get("is_active") is False)
     ):
         raise NotAllowedError(_("You cannot change your own role or disable yourself."))
     before = {key: (membership.role if key == "role" else getattr(user, key)) for key in changes}
@@ -311,30 +364,42 @@ def update_staff_user(*, actor: Any, user: User, **changes: Any) -> User:
         membership.save(update_fields=["role"])
     if "mobile" in changes:
         changes["mobile"] = _clean_mobile(changes["mobile"])
-        if changes["mobile"] and User.objects.filter(mobile=changes["mobile"]).exclude(
-            pk=user.pk
-        ).exists():
-            raise ConflictError(_("Another staff user has that mobile."),
-                                fields={"mobile": [_("Already used.")]})  # fmt: skip
+        if (
+            changes["mobile"]
+            and User.objects.filter(mobile=changes["mobile"]).exclude(pk=user.pk).exists()
+        ):
+            raise ConflictError(
+                _("Another staff user has that mobile."), fields={"mobile": [_("Already used.")]}
+            )
     for key, value in changes.items():
         setattr(user, key, value)
     user.save()
     after = {key: (membership.role if key == "role" else getattr(user, key)) for key in before}
     delta = audit.diff(before, after)
     if delta:
-        audit.record(actor, "user.updated", user, tenant=membership.operator.tenant_id,
-                     operator=membership.operator, changes=delta)  # fmt: skip
+        audit.record(
+            actor,
+            "user.updated",
+            user,
+            tenant=membership.operator.tenant_id,
+            operator=membership.operator,
+            changes=delta,
+        )
     return user
 
 
 @transaction.atomic
-def set_special_permission(*, actor: Any, user: User, permission: str, granted: bool | None) -> None:
+def set_special_permission(
+    *, actor: Any, user: User, permission: str, granted: bool | None
+) -> None:
     """Grant (True), revoke (False) or reset to the role default (None) one permission."""
     membership = _membership(user)
     _require(actor, "users.change", membership.operator)
     if permission not in ALL_PERMISSIONS:
-        raise DomainError(_("Unknown permission %(p)s.") % {"p": permission},
-                          fields={"permission": [_("Unknown.")]})  # fmt: skip
+        raise DomainError(
+            _("Unknown permission %(p)s.") % {"p": permission},
+            fields={"permission": [_("Unknown.")]},
+        )
     access = access_of(actor)
     if actor is not None and granted and not access.can(permission):
         raise NotAllowedError(_("You cannot grant a permission you do not hold."))
@@ -344,13 +409,20 @@ def set_special_permission(*, actor: Any, user: User, permission: str, granted: 
         PermissionOverride.objects.update_or_create(
             user=user, permission=permission, defaults={"granted": granted}
         )
-    audit.record(actor, "user.permission_changed", user, tenant=membership.operator.tenant_id,
-                 operator=membership.operator,
-                 changes={"permission": permission, "granted": granted})  # fmt: skip
+    audit.record(
+        actor,
+        "user.permission_changed",
+        user,
+        tenant=membership.operator.tenant_id,
+        operator=membership.operator,
+        changes={"permission": permission, "granted": granted},
+    )
 
 
 @transaction.atomic
-def change_password(*, actor: Any, user: User, new_password: str, old_password: str | None = None) -> User:
+def change_password(
+    *, actor: Any, user: User, new_password: str, old_password: str | None = None
+) -> User:
     """Set a new password; every other session of the user ends (their auth hash changes)."""
     if actor is None or getattr(actor, "pk", None) != user.pk:
         membership = Membership.objects.select_related("operator").filter(user=user).first()
@@ -358,8 +430,10 @@ def change_password(*, actor: Any, user: User, new_password: str, old_password: 
         if membership is None and actor is not None and not access_of(actor).is_superadmin:
             raise NotAllowedError(_("You cannot change this user's password."))
     elif old_password is None or not user.check_password(old_password):
-        raise DomainError(_("Your current password is not right."),
-                          fields={"old_password": [_("Wrong password.")]})  # fmt: skip
+        raise DomainError(
+            _("Your current password is not right."),
+            fields={"old_password": [_("Wrong password.")]},
+        )
     _validate_password(new_password, user)
     user.set_password(new_password)
     user.password_changed_at = clock.now()
@@ -379,8 +453,10 @@ def _user_scope(user: User) -> dict[str, Any]:
 def create_superadmin(*, username: str, password: str, email: str = "") -> User:
     """A platform super admin (runs the platform across ISPs)."""
     if User.objects.filter(username__iexact=username).exists():
-        raise ConflictError(_("The username %(name)s is taken.") % {"name": username},
-                            fields={"username": [_("Already taken.")]})  # fmt: skip
+        raise ConflictError(
+            _("The username %(name)s is taken.") % {"name": username},
+            fields={"username": [_("Already taken.")]},
+        )
     _validate_password(password, User(username=username, email=email))
     user = User.objects.create_superuser(username=username, password=password, email=email)
     audit.record(None, "user.superadmin_created", user)
@@ -400,20 +476,31 @@ def login_blocked(username: str, ip: str | None) -> bool:
 
 
 def record_login_attempt(
-    *, username: str, user: User | None, success: bool, reason: str = "",
-    ip: str | None = None, user_agent: str = "",
-) -> LoginAttempt:  # fmt: skip
+    *,
+    username: str,
+    user: User | None,
+    success: bool,
+    reason: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+) -> LoginAttempt:
     """Log an attempt (and, on success, an audit row) for throttling and review."""
     scope = _user_scope(user) if user is not None else {}
     operator = scope.get("operator")
     attempt = LoginAttempt.objects.create(
-        tenant_id=scope.get("tenant"), operator=operator, user=user, username=username[:150],
-        ip=ip, user_agent=user_agent[:300], success=success, reason=reason, at=clock.now(),
-    )  # fmt: skip
+        tenant_id=scope.get("tenant"),
+        operator=operator,
+        user=user,
+        username=username[:150],
+        ip=ip,
+        user_agent=user_agent[:300],
+        success=success,
+        reason=reason,
+        at=clock.now(),
+    )
     if success and user is not None:
         audit.record(user, "user.logged_in", user, **scope)
     return attempt
-
 
 
 def purge_login_attempts(*, older_than_days: int) -> int:
@@ -440,8 +527,10 @@ def create_api_token(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
         _require(actor, "users.change", membership.operator)
     name = name.strip()
     if not name:
-        raise DomainError(_("Name the token (e.g. the system that will use it)."),
-                          fields={"name": [_("Required.")]})  # fmt: skip
+        raise DomainError(
+            _("Name the token (e.g. the system that will use it)."),
+            fields={"name": [_("Required.")]},
+        )
     if not user.is_active:
         raise DomainError(_("The user is disabled."))
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)

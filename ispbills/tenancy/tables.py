@@ -22,16 +22,20 @@ class OperatorTable(tables.Table):
 
     def __init__(self, *args: object, show_money: bool = True, **kwargs: object) -> None:
         exclude = () if show_money else ("credit_limit", "balance")
-        super().__init__(*args, exclude=exclude, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, exclude=exclude, **kwargs)
 
 
 class UserTable(tables.Table):
     username = tables.Column(linkify=True, verbose_name=_("Username"))
     full_name = tables.Column(accessor="get_full_name", verbose_name=_("Name"), orderable=False)
-    role = tables.Column(accessor="membership__get_role_display", verbose_name=_("Role"),
-                         order_by="membership__role")  # fmt: skip
-    operator = tables.Column(accessor="membership__operator", verbose_name=_("Operator"),
-                             order_by="membership__operator__name")  # fmt: skip
+    role = tables.Column(
+        accessor="membership__get_role_display", verbose_name=_("Role"), order_by="membership__role"
+    )
+    operator = tables.Column(
+        accessor="membership__operator",
+        verbose_name=_("Operator"),
+        order_by="membership__operator__name",
+    )
     last_login = tables.TemplateColumn(TIME, verbose_name=_("Last login"))
 
     class Meta:
@@ -40,8 +44,9 @@ class UserTable(tables.Table):
 
 
 class LoginAttemptTable(tables.Table):
-    at = tables.TemplateColumn("{% load ispbills %}{{ value|tenant_time:'Y-m-d H:i:s' }}",
-                               verbose_name=_("When"))  # fmt: skip
+    at = tables.TemplateColumn(
+        "{% load ispbills %}{{ value|tenant_time:'Y-m-d H:i:s' }}", verbose_name=_("When")
+    )
 
     class Meta:
         model = LoginAttempt

@@ -14,8 +14,9 @@ urlpatterns = [
     path("users/add/", views.UserCreateView.as_view(), name="user_add"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="user_detail"),
     path("users/<int:pk>/edit/", views.UserEditView.as_view(), name="user_edit"),
-    path("users/<int:pk>/permissions/", views.UserPermissionView.as_view(),
-         name="user_permissions"),
+    path(
+        "users/<int:pk>/permissions/", views.UserPermissionView.as_view(), name="user_permissions"
+    ),
     path("users/<int:pk>/password/", views.UserSetPasswordView.as_view(), name="user_password"),
     path("login-log/", views.LoginAttemptListView.as_view(), name="login_attempt_list"),
     path("isps/", views.TenantListView.as_view(), name="tenant_list"),

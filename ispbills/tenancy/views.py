@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -49,12 +50,13 @@ class OperatorDetailView(ObjectDetailView):
         operator = self.object
         context["children"] = Operator.objects.restrict(user, "view").filter(parent=operator)
         context["staff"] = (
-            Membership.objects.restrict(user, "view").filter(operator=operator)
+            Membership.objects.restrict(user, "view")
+            .filter(operator=operator)
             .select_related("user")
-        )  # fmt: skip
-        context["may_change"] = Operator.objects.restrict(user, "change").filter(
-            pk=operator.pk
-        ).exists()
+        )
+        context["may_change"] = (
+            Operator.objects.restrict(user, "change").filter(pk=operator.pk).exists()
+        )
         context["show_money"] = access_of(user).can("money.view")
         return context
 
@@ -88,8 +90,9 @@ class OperatorEditView(ServiceFormView):
         return {field: getattr(self.object, field) for field in services.OPERATOR_EDITABLE}
 
     def perform(self, form: Any) -> Operator:
-        return services.update_operator(actor=self.request.user, operator=self.object,
-                                        **form.cleaned_data)  # fmt: skip
+        return services.update_operator(
+            actor=self.request.user, operator=self.object, **form.cleaned_data
+        )
 
 
 class OperatorToggleView(ObjectActionView):
@@ -107,7 +110,9 @@ class OperatorToggleView(ObjectActionView):
         return super().get_context_data(**kwargs)
 
     def perform(self, obj: Operator) -> None:
-        services.set_operator_active(actor=self.request.user, operator=obj, active=not obj.is_active)
+        services.set_operator_active(
+            actor=self.request.user, operator=obj, active=not obj.is_active
+        )
 
 
 # ---- staff users --------------------------------------------------------------------------
@@ -137,14 +142,23 @@ class UserDetailView(ObjectDetailView):
         overrides = dict(target.permission_overrides.values_list("permission", "granted"))
         effective = target.access.permissions
         context["permission_rows"] = [
-            (area, label, [(f"{area}.{action}", f"{area}.{action}" in effective,
-                            overrides.get(f"{area}.{action}"))
-                           for action in ("view", "add", "change", "delete", "export")])
+            (
+                area,
+                label,
+                [
+                    (
+                        f"{area}.{action}",
+                        f"{area}.{action}" in effective,
+                        overrides.get(f"{area}.{action}"),
+                    )
+                    for action in ("view", "add", "change", "delete", "export")
+                ],
+            )
             for area, label in AREAS.items()
-        ]  # fmt: skip
-        context["may_change"] = User.objects.restrict(self.request.user, "change").filter(
-            pk=target.pk
-        ).exists()
+        ]
+        context["may_change"] = (
+            User.objects.restrict(self.request.user, "change").filter(pk=target.pk).exists()
+        )
         context["recent_events"] = AuditEvent.objects.restrict(self.request.user, "view").filter(
             actor=target
         )[:10]
@@ -166,7 +180,7 @@ class UserCreateView(ServiceFormView):
 
 class UserEditView(ServiceFormView):
     model = User
-    form_class = StaffUserForm
+    form_class: type[forms.Form] = StaffUserForm
     action = "change"
     title = _("Edit staff user")
     success_message = _("Staff user %(object)s saved.")
@@ -176,17 +190,23 @@ class UserEditView(ServiceFormView):
     def get_initial(self) -> dict[str, Any]:
         user = self.object
         membership = getattr(user, "membership", None)
-        return {"role": membership.role if membership else "", "first_name": user.first_name,
-                "last_name": user.last_name, "email": user.email, "mobile": user.mobile or "",
-                "is_active": user.is_active}  # fmt: skip
+        return {
+            "role": membership.role if membership else "",
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "mobile": user.mobile or "",
+            "is_active": user.is_active,
+        }
 
     def perform(self, form: Any) -> User:
-        return services.update_staff_user(actor=self.request.user, user=self.object,
-                                          **form.cleaned_data)  # fmt: skip
+        return services.update_staff_user(
+            actor=self.request.user, user=self.object, **form.cleaned_data
+        )
 
 
 class UserPermissionView(UserEditView):
-    form_class = SpecialPermissionForm
+    form_class: type[forms.Form] = SpecialPermissionForm
     form_kwargs: dict[str, Any] = {}
     title = _("Special permission")
     success_message = _("Permissions of %(object)s saved.")
@@ -198,9 +218,12 @@ class UserPermissionView(UserEditView):
     def perform(self, form: Any) -> User:
         state = form.cleaned_data["state"]
         granted = {"grant": True, "revoke": False}.get(state)
-        services.set_special_permission(actor=self.request.user, user=self.object,
-                                        permission=form.cleaned_data["permission"],
-                                        granted=granted)  # fmt: skip
+        services.set_special_permission(
+            actor=self.request.user,
+            user=self.object,
+            permission=form.cleaned_data["permission"],
+            granted=granted,
+        )
         return self.object
 
 
@@ -213,8 +236,11 @@ class UserSetPasswordView(UserPermissionView):
         return {}
 
     def perform(self, form: Any) -> User:
-        return services.change_password(actor=self.request.user, user=self.object,
-                                        new_password=form.cleaned_data["new_password"])  # fmt: skip
+        return services.change_password(
+            actor=self.request.user,
+            user=self.object,
+            new_password=form.cleaned_data["new_password"],
+        )
 
 
 # ---- login log ----------------------------------------------------------------------------

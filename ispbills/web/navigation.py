@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from ispbills.core.access import Access
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: StrOrPromise
     url_name: str
     icon: str
     permission: str = ""
@@ -23,28 +24,33 @@ class NavItem:
 
 @dataclass(frozen=True)
 class NavSection:
-    label: str
+    label: StrOrPromise
     items: tuple[NavItem, ...]
 
 
 MENU: tuple[NavSection, ...] = (
-    NavSection(_("Overview"), (
-        NavItem(_("Dashboard"), "web:dashboard", "speedometer2"),
-    )),
-    NavSection(_("Organisation"), (
-        NavItem(_("Operators"), "tenancy:operator_list", "diagram-3", "operators.view"),
-        NavItem(_("Staff users"), "tenancy:user_list", "people", "users.view"),
-    )),
-    NavSection(_("System"), (
-        NavItem(_("Background jobs"), "web:job_list", "hourglass-split", "jobs.view"),
-        NavItem(_("Audit log"), "web:audit_list", "journal-text", "audit.view"),
-        NavItem(_("Login log"), "tenancy:login_attempt_list", "shield-lock", "audit.view"),
-        NavItem(_("API docs"), "api-docs", "braces"),
-    )),
-    NavSection(_("Platform"), (
-        NavItem(_("ISPs"), "tenancy:tenant_list", "buildings", superadmin_only=True),
-    )),
-)  # fmt: skip
+    NavSection(_("Overview"), (NavItem(_("Dashboard"), "web:dashboard", "speedometer2"),)),
+    NavSection(
+        _("Organisation"),
+        (
+            NavItem(_("Operators"), "tenancy:operator_list", "diagram-3", "operators.view"),
+            NavItem(_("Staff users"), "tenancy:user_list", "people", "users.view"),
+        ),
+    ),
+    NavSection(
+        _("System"),
+        (
+            NavItem(_("Background jobs"), "web:job_list", "hourglass-split", "jobs.view"),
+            NavItem(_("Audit log"), "web:audit_list", "journal-text", "audit.view"),
+            NavItem(_("Login log"), "tenancy:login_attempt_list", "shield-lock", "audit.view"),
+            NavItem(_("API docs"), "api-docs", "braces"),
+        ),
+    ),
+    NavSection(
+        _("Platform"),
+        (NavItem(_("ISPs"), "tenancy:tenant_list", "buildings", superadmin_only=True),),
+    ),
+)
 
 
 def menu_for(access: Access) -> list[tuple[str, list[NavItem]]]:

@@ -7,8 +7,9 @@ from ispbills.core.models import AuditEvent, JobRun
 
 
 class AuditEventTable(tables.Table):
-    at = tables.TemplateColumn("{% load ispbills %}{{ value|tenant_time:'Y-m-d H:i:s' }}",
-                               verbose_name=_("When"))  # fmt: skip
+    at = tables.TemplateColumn(
+        "{% load ispbills %}{{ value|tenant_time:'Y-m-d H:i:s' }}", verbose_name=_("When")
+    )
     verb = tables.Column(linkify=("web:audit_detail", [tables.A("pk")]), verbose_name=_("Action"))
     actor_label = tables.Column(verbose_name=_("By"))
     object_label = tables.Column(verbose_name=_("Object"))
@@ -22,8 +23,9 @@ class AuditEventTable(tables.Table):
 class JobRunTable(tables.Table):
     label = tables.Column(linkify=("web:job_detail", [tables.A("pk")]), verbose_name=_("Job"))
     status = tables.TemplateColumn(template_name="web/partials/job_status.html")
-    created_at = tables.TemplateColumn("{% load ispbills %}{{ value|tenant_time }}",
-                                       verbose_name=_("Started"))  # fmt: skip
+    created_at = tables.TemplateColumn(
+        "{% load ispbills %}{{ value|tenant_time }}", verbose_name=_("Started")
+    )
 
     class Meta:
         model = JobRun

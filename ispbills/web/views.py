@@ -1,6 +1,6 @@
 """Panel shell pages: login, dashboard, profile, password, jobs, audit log, exports."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -20,6 +20,7 @@ from ispbills.core import exports
 from ispbills.core.access import access_of
 from ispbills.core.context import client_ip
 from ispbills.core.errors import DomainError
+from ispbills.core.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.registry import ExportSpec, registry
 from ispbills.core.views import ObjectDetailView, ObjectListView
@@ -27,9 +28,13 @@ from ispbills.tenancy import services as tenancy_services
 from ispbills.tenancy.auth import find_user
 from ispbills.tenancy.middleware import SELECTED_TENANT_KEY
 from ispbills.tenancy.models import ApiToken, LoginAttempt, Operator, Tenant, User
-from ispbills.web.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.web.forms import LoginForm, PasswordChangeForm, TokenForm
 from ispbills.web.tables import AuditEventTable, JobRunTable
+
+
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff user (these views are never reached anonymously)."""
+    return cast(User, request.user)
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -48,13 +53,17 @@ class LoginView(View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
         username = form.cleaned_data["username"]
-        ip = client_ip(request.META)  # type: ignore[arg-type]
+        ip = client_ip(request.META)
         agent = request.META.get("HTTP_USER_AGENT", "")
         if tenancy_services.login_blocked(username, ip):
             tenancy_services.record_login_attempt(
-                username=username, user=find_user(username), success=False, reason="throttled",
-                ip=ip, user_agent=agent,
-            )  # fmt: skip
+                username=username,
+                user=find_user(username),
+                success=False,
+                reason="throttled",
+                ip=ip,
+                user_agent=agent,
+            )
             form.add_error(None, _("Too many failed attempts. Wait 15 minutes and try again."))
             return render(request, self.template_name, {"form": form}, status=429)
         from django.contrib.auth import authenticate
@@ -68,13 +77,20 @@ class LoginView(View):
             tenancy_services.record_login_attempt(
                 username=username, user=known, success=False, reason=reason, ip=ip, user_agent=agent
             )
-            message = (_("Your account or your ISP is disabled.") if reason == "disabled"
-                       else _("Wrong username/mobile or password."))  # fmt: skip
+            message = (
+                _("Your account or your ISP is disabled.")
+                if reason == "disabled"
+                else _("Wrong username/mobile or password.")
+            )
             form.add_error(None, message)
             return render(request, self.template_name, {"form": form}, status=400)
         login(request, user)
         tenancy_services.record_login_attempt(
-            username=username, user=user, success=True, ip=ip, user_agent=agent  # type: ignore[arg-type]
+            username=username,
+            user=user,
+            success=True,
+            ip=ip,
+            user_agent=agent,
         )
         target = request.GET.get("next", "")
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
@@ -101,24 +117,53 @@ class DashboardView(TemplateView):
         cards = []
         if access.can("operators.view"):
             operators = Operator.objects.restrict(user, "view")
-            cards.append((_("Operators"), operators.exclude(kind=Operator.Kind.ROOT).count(),
-                          "diagram-3", "tenancy:operator_list"))  # fmt: skip
+            cards.append(
+                (
+                    _("Operators"),
+                    operators.exclude(kind=Operator.Kind.ROOT).count(),
+                    "diagram-3",
+                    "tenancy:operator_list",
+                )
+            )
         if access.can("users.view"):
-            cards.append((_("Staff users"), User.objects.restrict(user, "view").count(),
-                          "people", "tenancy:user_list"))  # fmt: skip
+            cards.append(
+                (
+                    _("Staff users"),
+                    User.objects.restrict(user, "view").count(),
+                    "people",
+                    "tenancy:user_list",
+                )
+            )
         if access.can("audit.view"):
-            cards.append((_("Audit events today"),
-                          AuditEvent.objects.restrict(user, "view").filter(at__gte=today).count(),
-                          "journal-text", "web:audit_list"))  # fmt: skip
-            cards.append((_("Failed logins today"),
-                          LoginAttempt.objects.restrict(user, "view")
-                          .filter(at__gte=today, success=False).count(),
-                          "shield-lock", "tenancy:login_attempt_list"))  # fmt: skip
+            cards.append(
+                (
+                    _("Audit events today"),
+                    AuditEvent.objects.restrict(user, "view").filter(at__gte=today).count(),
+                    "journal-text",
+                    "web:audit_list",
+                )
+            )
+            cards.append(
+                (
+                    _("Failed logins today"),
+                    LoginAttempt.objects.restrict(user, "view")
+                    .filter(at__gte=today, success=False)
+                    .count(),
+                    "shield-lock",
+                    "tenancy:login_attempt_list",
+                )
+            )
         if access.can("jobs.view"):
-            cards.append((_("Jobs running"),
-                          JobRun.objects.restrict(user, "view")
-                          .filter(status__in=[JobRun.Status.QUEUED, JobRun.Status.RUNNING]).count(),
-                          "hourglass-split", "web:job_list"))  # fmt: skip
+            cards.append(
+                (
+                    _("Jobs running"),
+                    JobRun.objects.restrict(user, "view")
+                    .filter(status__in=[JobRun.Status.QUEUED, JobRun.Status.RUNNING])
+                    .count(),
+                    "hourglass-split",
+                    "web:job_list",
+                )
+            )
         context["cards"] = cards
         if access.can("audit.view"):
             context["recent_events"] = AuditEvent.objects.restrict(user, "view")[:8]
@@ -134,7 +179,7 @@ class ProfileView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["membership"] = getattr(user, "membership", None)
-        context["tokens"] = ApiToken.objects.filter(user=user)
+        context["tokens"] = ApiToken.objects.filter(user=_staff(self.request))
         context["token_form"] = kwargs.get("token_form") or TokenForm()
         context["new_token"] = kwargs.get("new_token")
         return context
@@ -144,7 +189,7 @@ class ProfileView(TemplateView):
         if form.is_valid():
             try:
                 _token, plain = tenancy_services.create_api_token(
-                    actor=request.user, user=request.user, name=form.cleaned_data["name"]  # type: ignore[arg-type]
+                    actor=request.user, user=_staff(request), name=form.cleaned_data["name"]
                 )
             except DomainError as exc:
                 form.add_error("name", exc.message)
@@ -155,7 +200,7 @@ class ProfileView(TemplateView):
 
 @require_POST
 def revoke_token_view(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token = get_object_or_404(ApiToken, pk=pk, user=_staff(request).pk)
     tenancy_services.revoke_api_token(actor=request.user, token=token)
     messages.success(request, _("Token revoked."))
     return redirect("web:profile")
@@ -174,17 +219,18 @@ class PasswordChangeView(View):
         if form.is_valid():
             try:
                 tenancy_services.change_password(
-                    actor=request.user, user=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
+                    user=_staff(request),
                     old_password=form.cleaned_data["old_password"],
                     new_password=form.cleaned_data["new_password"],
-                )  # fmt: skip
+                )
             except DomainError as exc:
                 for field, errors in exc.fields.items():
                     target = "new_password" if field == "password" else field
                     for error in errors:
                         form.add_error(target if target in form.fields else None, error)
             else:
-                update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+                update_session_auth_hash(request, _staff(request))
                 messages.success(request, _("Password changed. Other sessions were signed out."))
                 return redirect("web:profile")
         return render(request, self.template_name, {"form": form}, status=400)
@@ -245,7 +291,8 @@ class JobDownloadView(ObjectDetailView):
         path = exports.export_path(run.pk)
         if run.status != JobRun.Status.SUCCEEDED or not name or not path.exists():
             raise Http404(_("This job has no file to download."))
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+        response: Any = FileResponse(path.open("rb"), as_attachment=True, filename=name)
+        return cast(HttpResponse, response)
 
 
 @require_POST
@@ -254,7 +301,8 @@ def export_start_view(request: HttpRequest, name: str) -> HttpResponse:
     spec: ExportSpec | None = registry.exports.get(name)
     if spec is None:
         raise Http404
-    filters = {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+    filters = request.POST.dict()
+    filters.pop("csrfmiddlewaretoken", None)
     try:
         run = exports.start_export(actor=request.user, spec=spec, filters=filters)
     except DomainError as exc:
@@ -264,14 +312,25 @@ def export_start_view(request: HttpRequest, name: str) -> HttpResponse:
 
 # ---- audit --------------------------------------------------------------------------------
 
-AUDIT_EXPORT = registry.register_export(ExportSpec(
-    name="audit_events", model=AuditEvent, filterset_class=AuditEventFilterSet,
-    label="audit log",
-    columns=(("at", "at"), ("actor", "actor_label"), ("action", "verb"),
-             ("object_type", "object_type"), ("object_id", "object_id"),
-             ("object", "object_label"), ("changes", "changes"), ("ip", "ip"),
-             ("user_agent", "user_agent")),
-))  # fmt: skip
+AUDIT_EXPORT = registry.register_export(
+    ExportSpec(
+        name="audit_events",
+        model=AuditEvent,
+        filterset_class=AuditEventFilterSet,
+        label="audit log",
+        columns=(
+            ("at", "at"),
+            ("actor", "actor_label"),
+            ("action", "verb"),
+            ("object_type", "object_type"),
+            ("object_id", "object_id"),
+            ("object", "object_label"),
+            ("changes", "changes"),
+            ("ip", "ip"),
+            ("user_agent", "user_agent"),
+        ),
+    )
+)
 
 
 class AuditListView(ObjectListView):

@@ -12,12 +12,25 @@ from ispbills.tenancy.roles import Role
 
 
 class OperatorSerializer(ScopedModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(queryset=Operator.objects.all())
+    parent = serializers.PrimaryKeyRelatedField(queryset=Operator.objects.all())  # type: ignore[assignment]
 
     class Meta:
         model = Operator
-        fields = ["id", "parent", "kind", "name", "mobile", "email", "address", "account_type",
-                  "credit_limit", "balance", "is_active", "created_at", "updated_at"]  # fmt: skip
+        fields = [
+            "id",
+            "parent",
+            "kind",
+            "name",
+            "mobile",
+            "email",
+            "address",
+            "account_type",
+            "credit_limit",
+            "balance",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["kind", "balance", "is_active", "created_at", "updated_at"]
 
     def to_representation(self, instance: Operator) -> dict[str, Any]:
@@ -40,8 +53,19 @@ class UserSerializer(ScopedModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "first_name", "last_name", "email", "mobile", "role",
-                  "operator", "is_active", "last_login", "date_joined"]  # fmt: skip
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "mobile",
+            "role",
+            "operator",
+            "is_active",
+            "last_login",
+            "date_joined",
+        ]
         read_only_fields = fields
 
 
@@ -61,7 +85,7 @@ class MeSerializer(UserSerializer):
         return sorted(user.access.permissions)
 
 
-class StaffUserCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StaffUserCreateSerializer(serializers.Serializer):
     operator = serializers.PrimaryKeyRelatedField(queryset=Operator.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     username = serializers.CharField(max_length=150)
@@ -74,20 +98,45 @@ class StaffUserCreateSerializer(serializers.Serializer):  # type: ignore[type-ar
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         user = getattr(self.context.get("request"), "user", None)
-        self.fields["operator"].queryset = Operator.objects.restrict(user, "view")  # type: ignore[attr-defined]
+        operator_field: Any = self.fields["operator"]
+        operator_field.queryset = Operator.objects.restrict(user, "view")
 
 
-class AuditEventSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "tenant", "operator", "actor", "actor_label", "verb", "object_type",
-                  "object_id", "object_label", "changes", "ip", "user_agent"]  # fmt: skip
+        fields = [
+            "id",
+            "at",
+            "tenant",
+            "operator",
+            "actor",
+            "actor_label",
+            "verb",
+            "object_type",
+            "object_id",
+            "object_label",
+            "changes",
+            "ip",
+            "user_agent",
+        ]
         read_only_fields = fields
 
 
-class JobRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class JobRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobRun
-        fields = ["id", "kind", "label", "status", "percent", "message", "result", "error",
-                  "created_at", "started_at", "finished_at"]  # fmt: skip
+        fields = [
+            "id",
+            "kind",
+            "label",
+            "status",
+            "percent",
+            "message",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields

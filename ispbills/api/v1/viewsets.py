@@ -11,14 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ispbills.api.v1 import serializers
 from ispbills.core.api import ScopedReadOnlyViewSet
+from ispbills.core.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.tenancy import services
 from ispbills.tenancy.filtersets import OperatorFilterSet, UserFilterSet
 from ispbills.tenancy.models import Operator, User
-from ispbills.web.filtersets import AuditEventFilterSet, JobRunFilterSet
-
-from ispbills.api.v1 import serializers
 
 
 @extend_schema(responses=serializers.MeSerializer)
@@ -51,17 +50,19 @@ class OperatorViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedRe
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             operator = services.create_operator(actor=request.user, **serializer.validated_data)
-            self.perform_in_transaction_checked(operator)
+            self.check_still_visible(operator)
         return Response(self.get_serializer(operator).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         operator = self.get_object()
-        serializer = self.get_serializer(operator, data=request.data,
-                                         partial=kwargs.get("partial", False))  # fmt: skip
+        serializer = self.get_serializer(
+            operator, data=request.data, partial=kwargs.get("partial", False)
+        )
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            operator = services.update_operator(actor=request.user, operator=operator,
-                                                **serializer.validated_data)  # fmt: skip
+            operator = services.update_operator(
+                actor=request.user, operator=operator, **serializer.validated_data
+            )
         return Response(self.get_serializer(operator).data)
 
 
@@ -76,14 +77,15 @@ class UserViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
             return serializers.StaffUserCreateSerializer
         return serializers.UserSerializer
 
-    @extend_schema(request=serializers.StaffUserCreateSerializer,
-                   responses={201: serializers.UserSerializer})  # fmt: skip
+    @extend_schema(
+        request=serializers.StaffUserCreateSerializer, responses={201: serializers.UserSerializer}
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
             user = services.create_staff_user(actor=request.user, **serializer.validated_data)
-            self.perform_in_transaction_checked(user)
+            self.check_still_visible(user)
         data = serializers.UserSerializer(user, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -102,5 +104,3 @@ class JobViewSet(ScopedReadOnlyViewSet):
     queryset = JobRun.objects.all()
     serializer_class = serializers.JobRunSerializer
     filterset_class = JobRunFilterSet
-
-

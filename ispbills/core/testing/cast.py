@@ -48,21 +48,36 @@ class Cast:
 def build_cast() -> Cast:
     acme = services.create_tenant(actor=None, name="Acme", slug="acme")
     acme_root = services.root_operator(acme)
-    north = services.create_operator(actor=None, parent=acme_root, name="Acme North",
-                                     account_type="credit", credit_limit="10000")  # fmt: skip
+    north = services.create_operator(
+        actor=None, parent=acme_root, name="Acme North", account_type="credit", credit_limit="10000"
+    )
     north_point = services.create_operator(actor=None, parent=north, name="North Point")
     south = services.create_operator(actor=None, parent=acme_root, name="Acme South")
-    globex = services.create_tenant(actor=None, name="Globex", slug="globex", timezone="Europe/London")
+    globex = services.create_tenant(
+        actor=None, name="Globex", slug="globex", timezone="Europe/London"
+    )
     globex_root = services.root_operator(globex)
     globex_east = services.create_operator(actor=None, parent=globex_root, name="Globex East")
 
     def staff(username: str, operator: Operator, role: str, mobile: str = "") -> User:
-        return services.create_staff_user(actor=None, operator=operator, username=username,
-                                          password=PASSWORD, role=role, mobile=mobile)  # fmt: skip
+        return services.create_staff_user(
+            actor=None,
+            operator=operator,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            mobile=mobile,
+        )
 
     return Cast(
-        acme=acme, acme_root=acme_root, north=north, north_point=north_point, south=south,
-        globex=globex, globex_root=globex_root, globex_east=globex_east,
+        acme=acme,
+        acme_root=acme_root,
+        north=north,
+        north_point=north_point,
+        south=south,
+        globex=globex,
+        globex_root=globex_root,
+        globex_east=globex_east,
         alice=staff("alice", acme_root, Role.GROUP_ADMIN, "01711000001"),
         bob=staff("bob", north, Role.OPERATOR_ADMIN, "01711000002"),
         sam=staff("sam", north_point, Role.OPERATOR_ADMIN),

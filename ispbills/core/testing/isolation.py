@@ -23,7 +23,7 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from ispbills.core.api import ScopedViewSetMixin
+from ispbills.core.api import ScopedGenericViewSet
 from ispbills.core.models import AuditEvent
 from ispbills.core.views import (
     ObjectActionView,
@@ -57,7 +57,9 @@ NO_POSITIVE_DETAIL: dict[str, str] = {
 MAKERS: dict[type[Model], Callable[[Any, str], Model]] = {}
 
 
-def maker(model: type[Model]) -> Callable[[Callable[[Any, str], Model]], Callable[[Any, str], Model]]:
+def maker(
+    model: type[Model],
+) -> Callable[[Callable[[Any, str], Model]], Callable[[Any, str], Model]]:
     """Register how to make one row of ``model`` owned by an operator, labelled with a marker."""
 
     def register(function: Callable[[Any, str], Model]) -> Callable[[Any, str], Model]:
@@ -119,10 +121,16 @@ def classify(name: str, route: str, pattern: URLPattern) -> Endpoint:
     view_class = getattr(callback, "view_class", None)
     if name in OPEN_PAGES:
         return Endpoint(name, route, "open", view_class or viewset)
-    if viewset is not None and issubclass(viewset, ScopedViewSetMixin):
+    if viewset is not None and issubclass(viewset, ScopedGenericViewSet):
         kind = "api-detail" if has_pk else "api-list"
-        return Endpoint(name, route, kind, viewset, viewset.queryset.model,
-                        dict(getattr(callback, "actions", {}) or {}))  # fmt: skip
+        return Endpoint(
+            name,
+            route,
+            kind,
+            viewset,
+            viewset.queryset.model,
+            dict(getattr(callback, "actions", {}) or {}),
+        )
     if view_class is not None and issubclass(view_class, ScopedViewMixin):
         model = view_class.scoped_model()
         if issubclass(view_class, ObjectListView):
@@ -163,8 +171,14 @@ def _json(response: Any) -> str:
     return json.dumps(response.json()) if response.content else ""
 
 
-def check_hidden(endpoint: Endpoint, viewer_client: Any, owner_client: Any, obj: Model,
-                 viewer_api: Any = None, owner_api: Any = None) -> list[str]:  # fmt: skip
+def check_hidden(
+    endpoint: Endpoint,
+    viewer_client: Any,
+    owner_client: Any,
+    obj: Model,
+    viewer_api: Any = None,
+    owner_api: Any = None,
+) -> list[str]:
     """``obj`` (another tenant's or subtree's) must not reach the viewer through ``endpoint``."""
     marker = _marker_of(obj)
     problems: list[str] = []
@@ -176,7 +190,9 @@ def check_hidden(endpoint: Endpoint, viewer_client: Any, owner_client: Any, obj:
         if endpoint.kind == "list":
             control = owner_client.get(endpoint.url())
             if marker not in _text(control):
-                problems.append(f"{endpoint}: positive control failed, super admin cannot see {obj!r}")
+                problems.append(
+                    f"{endpoint}: positive control failed, super admin cannot see {obj!r}"
+                )
     elif endpoint.kind in {"detail", "edit", "action"}:
         url = endpoint.url(obj.pk)
         for method in ("get", "post"):
@@ -184,13 +200,16 @@ def check_hidden(endpoint: Endpoint, viewer_client: Any, owner_client: Any, obj:
                 continue
             response = getattr(viewer_client, method)(url)
             if response.status_code not in {403, 404}:
-                problems.append(f"{endpoint}: {method.upper()} of another's object gave "
-                                f"{response.status_code}, not 404/403")  # fmt: skip
+                problems.append(
+                    f"{endpoint}: {method.upper()} of another's object gave "
+                    f"{response.status_code}, not 404/403"
+                )
         if endpoint.kind == "detail" and endpoint.name not in NO_POSITIVE_DETAIL:
             control = owner_client.get(url)
             if control.status_code != 200:
-                problems.append(f"{endpoint}: positive control failed, super admin got "
-                                f"{control.status_code}")  # fmt: skip
+                problems.append(
+                    f"{endpoint}: positive control failed, super admin got {control.status_code}"
+                )
     elif endpoint.kind == "api-list":
         seen = _json(viewer_api.get(endpoint.url())) if viewer_api else ""
         if marker in seen:
@@ -199,14 +218,20 @@ def check_hidden(endpoint: Endpoint, viewer_client: Any, owner_client: Any, obj:
             problems.append(f"{endpoint}: positive control failed, super admin cannot list {obj!r}")
     elif endpoint.kind == "api-detail":
         url = endpoint.url(obj.pk)
-        for method, verb in (("get", "retrieve"), ("patch", "partial_update"),
-                             ("put", "update"), ("delete", "destroy")):  # fmt: skip
+        for method, verb in (
+            ("get", "retrieve"),
+            ("patch", "partial_update"),
+            ("put", "update"),
+            ("delete", "destroy"),
+        ):
             if verb not in endpoint.api_actions.values():
                 continue
             response = getattr(viewer_api, method)(url, {}, format="json")
             if response.status_code not in {403, 404}:
-                problems.append(f"{endpoint}: {method.upper()} of another's object gave "
-                                f"{response.status_code}, not 404/403")  # fmt: skip
+                problems.append(
+                    f"{endpoint}: {method.upper()} of another's object gave "
+                    f"{response.status_code}, not 404/403"
+                )
         if owner_api.get(url).status_code != 200:
             problems.append(f"{endpoint}: positive control failed for the super admin")
     if AuditEvent.objects.count() != audit_before:
@@ -234,7 +259,7 @@ def _marker_of(obj: Model) -> str:
     start = text.find("LEAK")
     if start < 0:
         raise AssertionError(f"maker for {type(obj).__name__} made {text!r} without its marker")
-    return text[start:start + 14]
+    return text[start : start + 14]
 
 
 def client_as(user: Any) -> Client:

@@ -7,7 +7,6 @@ developer machine and fail when ISPBILLS_REQUIRE_SERVICES=1 (CI).
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,22 +62,6 @@ def cast(db: Any) -> Any:
     from ispbills.core.testing.cast import build_cast
 
     return build_cast()
-
-
-@pytest.fixture
-def client_for(client: Any) -> Iterator[Any]:
-    """``client_for(user)``: a Django test client logged in as that user."""
-    from django.test import Client
-
-    clients: list[Client] = []
-
-    def make(user: Any) -> Client:
-        new = Client()
-        new.force_login(user)
-        clients.append(new)
-        return new
-
-    yield make
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from ispbills.core.testing.isolation import maker
 
 @maker(AuditEvent)
 def make_audit_event(operator: Any, marker: str) -> AuditEvent:
-    return audit.record(None, "test.event", tenant=operator.tenant, operator=operator,
-                        label=marker)  # fmt: skip
+    return audit.record(None, "test.event", tenant=operator.tenant, operator=operator, label=marker)
 
 
 @maker(JobRun)
 def make_job_run(operator: Any, marker: str) -> JobRun:
-    return JobRun.objects.create(tenant=operator.tenant, operator=operator, kind="test",
-                                 label=marker)  # fmt: skip
+    return JobRun.objects.create(
+        tenant=operator.tenant, operator=operator, kind="test", label=marker
+    )

@@ -1,12 +1,13 @@
 """Every panel view and API endpoint, walked with another tenant's and another subtree's rows."""
 
+import contextlib
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.test import Client
 
-from ispbills.core.api import ScopedViewSetMixin
+from ispbills.core.api import ScopedGenericViewSet
 from ispbills.core.jobs import Progress
 from ispbills.core.models import JobRun
 from ispbills.core.registry import registry
@@ -24,8 +25,9 @@ from ispbills.core.testing.isolation import (
 load_makers()
 ENDPOINTS = registered_endpoints()
 OBJECT_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint.model is not None]
-LIST_ENDPOINTS = [endpoint for endpoint in OBJECT_ENDPOINTS
-                  if endpoint.kind in {"list", "api-list"}]  # fmt: skip
+LIST_ENDPOINTS = [
+    endpoint for endpoint in OBJECT_ENDPOINTS if endpoint.kind in {"list", "api-list"}
+]
 FORM_ENDPOINTS = [endpoint for endpoint in OBJECT_ENDPOINTS if endpoint.kind in {"form", "edit"}]
 
 # (viewer, owner of the hidden row): another tenant, a sibling subtree, and the reverse.
@@ -49,38 +51,45 @@ def test_every_scoped_model_has_a_maker() -> None:
 def test_every_scoped_viewset_is_routed() -> None:
     for app in apps.get_app_configs():
         if app.name.startswith("ispbills."):
-            try:
+            with contextlib.suppress(ModuleNotFoundError):
                 __import__(f"{app.name}.api.v1.viewsets")
-            except ModuleNotFoundError:
-                pass
 
     def subclasses(cls: type) -> set[type]:
         found = set(cls.__subclasses__())
         return found.union(*(subclasses(sub) for sub in found)) if found else found
 
-    concrete = {cls for cls in subclasses(ScopedViewSetMixin)
-                if getattr(cls, "queryset", None) is not None}  # fmt: skip
+    concrete = {
+        cls
+        for cls in subclasses(ScopedGenericViewSet)
+        if getattr(cls, "queryset", None) is not None
+    }
     routed = {endpoint.view for endpoint in ENDPOINTS if endpoint.kind.startswith("api")}
     assert sorted(cls.__name__ for cls in concrete - routed) == []
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("endpoint", OBJECT_ENDPOINTS, ids=str)
-def test_endpoint_hides_rows_of_others(endpoint: Any, scenario: str, cast: Any, api_for: Any) -> None:
+def test_endpoint_hides_rows_of_others(
+    endpoint: Any, scenario: str, cast: Any, api_for: Any
+) -> None:
     viewer_name, owner_operator = SCENARIOS[scenario]
     viewer = getattr(cast, viewer_name)
     hidden = MAKERS[endpoint.model](getattr(cast, owner_operator), new_marker())
 
-    problems = check_hidden(endpoint, client_as(viewer), client_as(cast.zed), hidden,
-                            api_for(viewer), api_for(cast.zed))  # fmt: skip
+    problems = check_hidden(
+        endpoint, client_as(viewer), client_as(cast.zed), hidden, api_for(viewer), api_for(cast.zed)
+    )
 
     assert problems == []
 
 
 @pytest.mark.parametrize("endpoint", FORM_ENDPOINTS, ids=str)
 def test_forms_offer_no_choice_of_others(endpoint: Any, cast: Any) -> None:
-    hidden = [make(operator, new_marker()) for make in MAKERS.values()
-              for operator in (cast.globex_east, cast.south)]  # fmt: skip
+    hidden = [
+        make(operator, new_marker())
+        for make in MAKERS.values()
+        for operator in (cast.globex_east, cast.south)
+    ]
     own = MAKERS[endpoint.model](cast.north, new_marker()) if endpoint.kind == "edit" else None
 
     page = client_as(cast.bob).get(endpoint.url(own.pk if own else None))
@@ -92,8 +101,9 @@ def test_forms_offer_no_choice_of_others(endpoint: Any, cast: Any) -> None:
 
 @pytest.mark.parametrize("spec", list(registry.exports.values()), ids=lambda spec: spec.name)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_exports_hide_rows_of_others(spec: Any, scenario: str, cast: Any, settings: Any,
-                                     tmp_path: Any) -> None:  # fmt: skip
+def test_exports_hide_rows_of_others(
+    spec: Any, scenario: str, cast: Any, settings: Any, tmp_path: Any
+) -> None:
     settings.EXPORT_ROOT = tmp_path
     viewer_name, owner_operator = SCENARIOS[scenario]
     hidden = MAKERS[spec.model](getattr(cast, owner_operator), new_marker())
@@ -122,8 +132,9 @@ ROLE_USERS = ["alice", "bob", "sam", "carol", "nina", "dave", "ann", "mallory", 
 
 
 @pytest.mark.parametrize("endpoint", LIST_ENDPOINTS, ids=str)
-def test_each_role_gets_exactly_the_lists_its_permissions_allow(endpoint: Any, cast: Any,
-                                                                api_for: Any) -> None:  # fmt: skip
+def test_each_role_gets_exactly_the_lists_its_permissions_allow(
+    endpoint: Any, cast: Any, api_for: Any
+) -> None:
     outcomes = {}
     for name in ROLE_USERS:
         user = cast.fresh(getattr(cast, name))
@@ -133,6 +144,8 @@ def test_each_role_gets_exactly_the_lists_its_permissions_allow(endpoint: Any, c
             status = client_as(user).get(endpoint.url()).status_code
         outcomes[name] = status
 
-    expected = {name: 200 if endpoint.allows(cast.fresh(getattr(cast, name)).access) else 403
-                for name in ROLE_USERS}  # fmt: skip
+    expected = {
+        name: 200 if endpoint.allows(cast.fresh(getattr(cast, name)).access) else 403
+        for name in ROLE_USERS
+    }
     assert outcomes == expected

@@ -21,8 +21,9 @@ def test_kit_reports_an_unscoped_detail_view(cast: Any, settings: Any) -> None:
     settings.ROOT_URLCONF = LEAKY
     hidden = load_makers()[_endpoint("leaky_detail").model](cast.globex_east, new_marker())
 
-    problems = check_hidden(_endpoint("leaky_detail"), client_as(cast.bob), client_as(cast.zed),
-                            hidden)  # fmt: skip
+    problems = check_hidden(
+        _endpoint("leaky_detail"), client_as(cast.bob), client_as(cast.zed), hidden
+    )
 
     assert any("gave 200, not 404/403" in problem for problem in problems)
 
@@ -31,8 +32,9 @@ def test_kit_reports_an_unscoped_list_view(cast: Any, settings: Any) -> None:
     settings.ROOT_URLCONF = LEAKY
     hidden = load_makers()[_endpoint("leaky_list").model](cast.south, new_marker())
 
-    problems = check_hidden(_endpoint("leaky_list"), client_as(cast.bob), client_as(cast.zed),
-                            hidden)  # fmt: skip
+    problems = check_hidden(
+        _endpoint("leaky_list"), client_as(cast.bob), client_as(cast.zed), hidden
+    )
 
     assert problems == [f"leaky_list: the viewer's page shows {hidden!r}"]
 

@@ -18,8 +18,13 @@ def make_operator(operator: Operator, marker: str) -> Operator:
 
 @maker(User)
 def make_user(operator: Operator, marker: str) -> User:
-    return services.create_staff_user(actor=None, operator=operator, username=marker,
-                                      password="Long-enough-pw-1", role=Role.MANAGER)  # fmt: skip
+    return services.create_staff_user(
+        actor=None,
+        operator=operator,
+        username=marker,
+        password="Long-enough-pw-1",
+        role=Role.MANAGER,
+    )
 
 
 @maker(Membership)
@@ -29,13 +34,15 @@ def make_membership(operator: Operator, marker: str) -> Membership:
 
 @maker(ApiToken)
 def make_token(operator: Operator, marker: str) -> ApiToken:
-    token, _plain = services.create_api_token(actor=None, user=make_user(operator, marker),
-                                              name=marker)  # fmt: skip
+    token, _plain = services.create_api_token(
+        actor=None, user=make_user(operator, marker), name=marker
+    )
     return token
 
 
 @maker(LoginAttempt)
 def make_login_attempt(operator: Operator, marker: str) -> LoginAttempt:
     user = make_user(operator, marker)
-    return services.record_login_attempt(username=marker, user=user, success=False,
-                                         reason="bad_password", ip="192.0.2.10")  # fmt: skip
+    return services.record_login_attempt(
+        username=marker, user=user, success=False, reason="bad_password", ip="192.0.2.10"
+    )

@@ -13,8 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", help="password for every demo login (else generated)")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing unless the database has no ISP yet")  # fmt: skip
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing unless the database has no ISP yet"
+        )
         parser.add_argument("--print-logins", action="store_true", help="print the logins")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,6 +28,6 @@ class Command(BaseCommand):
             logins = seed_demo(password=password)
         except DemoRefusedError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write("Demo logins (password for all: %s)" % password)
+        self.stdout.write(f"Demo logins (password for all: {password})")
         for login in logins:
             self.stdout.write(f"  {login.username:<12} {login.role:<22} {login.where}")

@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--mobile", default="")
         parser.add_argument("--password", help="prefer --password-stdin; this shows in ps")
-        parser.add_argument("--password-stdin", action="store_true",
-                            help="read the password from standard input")  # fmt: skip
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
         parser.add_argument("--tenant", help="create this ISP and make the user its group admin")
         parser.add_argument("--timezone", default="Asia/Dhaka")
         parser.add_argument("--currency", default="BDT")
@@ -38,18 +39,26 @@ class Command(BaseCommand):
             password = options["password"] or self._ask("password", secret=True)
         try:
             if options["tenant"]:
-                tenant = services.create_tenant(actor=None, name=options["tenant"],
-                                                timezone=options["timezone"],
-                                                currency=options["currency"])  # fmt: skip
+                tenant = services.create_tenant(
+                    actor=None,
+                    name=options["tenant"],
+                    timezone=options["timezone"],
+                    currency=options["currency"],
+                )
                 services.create_staff_user(
-                    actor=None, operator=services.root_operator(tenant), username=username,
-                    password=password, role=Role.GROUP_ADMIN, email=options["email"],
+                    actor=None,
+                    operator=services.root_operator(tenant),
+                    username=username,
+                    password=password,
+                    role=Role.GROUP_ADMIN,
+                    email=options["email"],
                     mobile=options["mobile"],
-                )  # fmt: skip
+                )
                 self.stdout.write(f"Created ISP {tenant.name} and its group admin {username}.")
             else:
-                services.create_superadmin(username=username, password=password,
-                                           email=options["email"])  # fmt: skip
+                services.create_superadmin(
+                    username=username, password=password, email=options["email"]
+                )
                 self.stdout.write(f"Created platform super admin {username}.")
         except DomainError as exc:
             details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
