@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from config.env import ConfigError
+from config.env import ConfigError, env_int
 
 
 def from_url(url: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def from_url(url: str) -> dict[str, Any]:
         "HOST": host,
         "PORT": str(port or ""),
         "OPTIONS": query,
-        "CONN_MAX_AGE": 60,
+        "CONN_MAX_AGE": env_int("ISPBILLS_DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
     }
 
@@ -49,7 +49,7 @@ def embedded(data_dir: Path) -> dict[str, Any]:
         "PASSWORD": "",
         "HOST": str(server.socket_dir),
         "PORT": "",
-        "CONN_MAX_AGE": 60,
+        "CONN_MAX_AGE": env_int("ISPBILLS_DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_ispbills"},
     }

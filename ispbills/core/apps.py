@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class CoreConfig(AppConfig):
@@ -7,3 +8,7 @@ class CoreConfig(AppConfig):
     name = "ispbills.core"
     label = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Every app's exports.py registers its CSV exports, in web and worker processes alike.
+        autodiscover_modules("exports")

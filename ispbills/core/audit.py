@@ -48,8 +48,8 @@ def record(
     """Write one audit row; tenant and operator default to the object's own."""
     request = request_info()
     if obj is not None:
-        tenant = tenant if tenant is not None else _tenant_of(obj)
-        operator = operator if operator is not None else getattr(obj, "operator", None)
+        tenant = tenant if tenant is not None else owner_of(obj, "scope_tenant_field")
+        operator = operator if operator is not None else owner_of(obj, "scope_operator_field")
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         tenant_id=getattr(tenant, "pk", tenant),
@@ -67,7 +67,14 @@ def record(
     )
 
 
-def _tenant_of(obj: models.Model) -> Any:
-    if obj._meta.label == "tenancy.Tenant":
-        return obj
-    return getattr(obj, "tenant", None)
+def owner_of(obj: models.Model, scope_attribute: str) -> Any:
+    """The tenant or operator owning a scoped row, by its scope path ("" or "pk" = itself)."""
+    path = getattr(obj, scope_attribute, None)
+    if path is None:
+        return None
+    value: Any = obj
+    for part in path.split("__") if path not in ("", "pk") else []:
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value

@@ -7,14 +7,36 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ispbills.core.access import access_of
 from ispbills.core.errors import NotAllowedError
+from ispbills.core.filtersets import AuditEventFilterSet
 from ispbills.core.jobs import Progress, start_job_run
-from ispbills.core.models import JobRun
+from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.registry import ExportSpec, registry
 
 BATCH = 2000
+
+AUDIT_EXPORT = registry.register_export(
+    ExportSpec(
+        name="audit_events",
+        model=AuditEvent,
+        filterset_class=AuditEventFilterSet,
+        label=gettext_lazy("audit log"),
+        columns=(
+            ("at", "at"),
+            ("actor", "actor_label"),
+            ("action", "verb"),
+            ("object_type", "object_type"),
+            ("object_id", "object_id"),
+            ("object", "object_label"),
+            ("changes", "changes"),
+            ("ip", "ip"),
+            ("user_agent", "user_agent"),
+        ),
+    )
+)
 
 
 def export_path(run_id: int) -> Path:
@@ -34,13 +56,13 @@ def start_export(*, actor: Any, spec: ExportSpec, filters: dict[str, str]) -> Jo
             kind="export",
             label=_("Export of %(what)s") % {"what": spec.label or spec.name},
             job=export_csv_task,
-            tenant=access.tenant_id,
-            operator=access.operator_id,
+            tenant_id=access.tenant_id,
+            operator_id=access.operator_id,
             result_permission=spec.model.permission("export"),
             export=spec.name,
             filters=filters,
             user_id=access.user_id,
-            tenant_id=access.tenant_id,
+            acting_tenant_id=access.tenant_id,
         )
 
 

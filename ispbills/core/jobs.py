@@ -28,6 +28,13 @@ def on_app_ready(ready_app: App) -> None:
     logger.debug("procrastinate app ready: %s", ready_app)
 
 
+def run_worker(*, queues: list[str] | None = None, wait: bool = True) -> None:
+    """Run a worker (and the periodic scheduler) on its own PostgreSQL connection."""
+    connector: Any = app.connector  # the Django connector, which knows its worker connector
+    worker_app = app.with_connector(connector.get_worker_connector())
+    worker_app.run_worker(queues=queues, wait=wait, install_signal_handlers=wait)
+
+
 def task(
     *, queue: str = "default", retry: Any = DEFAULT_RETRY, **kwargs: Any
 ) -> Callable[..., Any]:
@@ -41,16 +48,16 @@ def start_job_run(
     kind: str,
     label: str,
     job: Any,
-    tenant: Any = None,
-    operator: Any = None,
+    tenant_id: int | None = None,
+    operator_id: int | None = None,
     result_permission: str = "",
     **job_kwargs: Any,
 ) -> JobRun:
     """Create a JobRun and defer its job in the caller's transaction; the job gets ``run_id``."""
     with transaction.atomic():
         run = JobRun.objects.create(
-            tenant=tenant,
-            operator=operator,
+            tenant_id=tenant_id,
+            operator_id=operator_id,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             kind=kind,
             label=label,

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from django_stubs_ext import StrOrPromise
+
 
 @dataclass(frozen=True)
 class ExportSpec:
@@ -12,7 +14,7 @@ class ExportSpec:
     model: Any
     filterset_class: Any
     columns: tuple[tuple[str, str], ...]
-    label: str = ""
+    label: StrOrPromise = ""
 
 
 @dataclass

@@ -5,13 +5,13 @@ from ispbills.core import exports, jobs
 
 @jobs.task(queue="exports")
 def export_csv_task(
-    run_id: int, export: str, filters: dict[str, str], user_id: int, tenant_id: int | None
+    run_id: int, export: str, filters: dict[str, str], user_id: int, acting_tenant_id: int | None
 ) -> None:
     """Write a CSV export for the user who asked, as that user sees the list."""
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.get(pk=user_id)
-    user.selected_tenant_id = tenant_id
+    user.selected_tenant_id = acting_tenant_id
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, object]]:
         result = exports.write_export(progress=progress, export=export, filters=filters, user=user)

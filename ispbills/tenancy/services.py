@@ -326,8 +326,6 @@ def create_staff_user(
         actor,
         "user.created",
         user,
-        tenant=operator.tenant_id,
-        operator=operator,
         changes={"role": role, "operator": operator.name},
     )
     return user
@@ -381,8 +379,6 @@ def update_staff_user(*, actor: Any, user: User, **changes: Any) -> User:
             actor,
             "user.updated",
             user,
-            tenant=membership.operator.tenant_id,
-            operator=membership.operator,
             changes=delta,
         )
     return user
@@ -413,8 +409,6 @@ def set_special_permission(
         actor,
         "user.permission_changed",
         user,
-        tenant=membership.operator.tenant_id,
-        operator=membership.operator,
         changes={"permission": permission, "granted": granted},
     )
 
@@ -438,15 +432,8 @@ def change_password(
     user.set_password(new_password)
     user.password_changed_at = clock.now()
     user.save(update_fields=["password", "password_changed_at"])
-    audit.record(actor, "user.password_changed", user, **_user_scope(user))
+    audit.record(actor, "user.password_changed", user)
     return user
-
-
-def _user_scope(user: User) -> dict[str, Any]:
-    membership = Membership.objects.select_related("operator").filter(user=user).first()
-    if membership is None:
-        return {}
-    return {"tenant": membership.operator.tenant_id, "operator": membership.operator}
 
 
 @transaction.atomic
@@ -485,10 +472,10 @@ def record_login_attempt(
     user_agent: str = "",
 ) -> LoginAttempt:
     """Log an attempt (and, on success, an audit row) for throttling and review."""
-    scope = _user_scope(user) if user is not None else {}
-    operator = scope.get("operator")
+    membership = Membership.objects.filter(user=user).select_related("operator").first()
+    operator = membership.operator if membership else None
     attempt = LoginAttempt.objects.create(
-        tenant_id=scope.get("tenant"),
+        tenant_id=operator.tenant_id if operator else None,
         operator=operator,
         user=user,
         username=username[:150],
@@ -499,7 +486,7 @@ def record_login_attempt(
         at=clock.now(),
     )
     if success and user is not None:
-        audit.record(user, "user.logged_in", user, **scope)
+        audit.record(user, "user.logged_in", user)
     return attempt
 
 
@@ -537,7 +524,7 @@ def create_api_token(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
     token = ApiToken.objects.create(
         user=user, name=name[:80], prefix=plain[: len(TOKEN_PREFIX) + 6], key_hash=hash_token(plain)
     )
-    audit.record(actor, "api_token.created", token, label=str(token), **_user_scope(user))
+    audit.record(actor, "api_token.created", token)
     return token, plain
 
 
@@ -548,7 +535,7 @@ def revoke_api_token(*, actor: Any, token: ApiToken) -> ApiToken:
         _require(actor, "users.change", _membership(token.user).operator)
     ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=clock.now())
     token.refresh_from_db()
-    audit.record(actor, "api_token.revoked", token, label=str(token), **_user_scope(token.user))
+    audit.record(actor, "api_token.revoked", token)
     return token
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -20,6 +21,7 @@ from ispbills.core import exports
 from ispbills.core.access import access_of
 from ispbills.core.context import client_ip
 from ispbills.core.errors import DomainError
+from ispbills.core.exports import AUDIT_EXPORT
 from ispbills.core.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.registry import ExportSpec, registry
@@ -257,7 +259,7 @@ class JobListView(ObjectListView):
     model = JobRun
     table_class = JobRunTable
     filterset_class = JobRunFilterSet
-    title = _("Background jobs")
+    title = gettext_lazy("Background jobs")
 
 
 class JobDetailView(ObjectDetailView):
@@ -312,32 +314,12 @@ def export_start_view(request: HttpRequest, name: str) -> HttpResponse:
 
 # ---- audit --------------------------------------------------------------------------------
 
-AUDIT_EXPORT = registry.register_export(
-    ExportSpec(
-        name="audit_events",
-        model=AuditEvent,
-        filterset_class=AuditEventFilterSet,
-        label="audit log",
-        columns=(
-            ("at", "at"),
-            ("actor", "actor_label"),
-            ("action", "verb"),
-            ("object_type", "object_type"),
-            ("object_id", "object_id"),
-            ("object", "object_label"),
-            ("changes", "changes"),
-            ("ip", "ip"),
-            ("user_agent", "user_agent"),
-        ),
-    )
-)
-
 
 class AuditListView(ObjectListView):
     model = AuditEvent
     table_class = AuditEventTable
     filterset_class = AuditEventFilterSet
-    title = _("Audit log")
+    title = gettext_lazy("Audit log")
     export = AUDIT_EXPORT
 
 

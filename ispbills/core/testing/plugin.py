@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("ISPBILLS_SECRET_KEY", "test-only-secret-key-not-for-production")
+# Worker threads in tests close their connections after each job, so teardown can drop the DB.
+os.environ.setdefault("ISPBILLS_DB_CONN_MAX_AGE", "0")
 
 _started_server: Any = None
 

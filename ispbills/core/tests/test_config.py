@@ -1,0 +1,75 @@
+"""Settings readers and database URLs fail at start with a clear message."""
+
+from pathlib import Path
+
+import pytest
+
+from config.database import from_url
+from config.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret
+
+pytestmark = pytest.mark.smoke
+
+
+def test_env_readers_parse_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BOOL", "yes")
+    monkeypatch.setenv("X_INT", "42")
+    monkeypatch.setenv("X_LIST", "a, b,,c ")
+    assert env_bool("X_BOOL") is True
+    assert env_int("X_INT", 1) == 42
+    assert env_list("X_LIST") == ["a", "b", "c"]
+    assert env_str("X_MISSING", "d") == "d"
+    assert env_bool("X_MISSING", True) is True
+
+
+@pytest.mark.parametrize(("name", "value", "reader"), [
+    ("X_BOOL", "maybe", lambda: env_bool("X_BOOL")),
+    ("X_INT", "4two", lambda: env_int("X_INT", 0)),
+])  # fmt: skip
+def test_env_readers_refuse_bad_values(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
+                                       reader: object) -> None:  # fmt: skip
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        reader()  # type: ignore[operator]
+
+
+def test_file_variant_reads_secrets_from_a_file(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:  # fmt: skip
+    secret = tmp_path / "key"
+    secret.write_text("s3cret\n")
+    monkeypatch.setenv("X_KEY_FILE", str(secret))
+    assert env_str("X_KEY") == "s3cret"
+    monkeypatch.setenv("X_KEY_FILE", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match="X_KEY_FILE"):
+        env_str("X_KEY")
+
+
+def test_local_secret_is_created_once_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    first = local_secret(path)
+    assert len(first) > 40
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert local_secret(path) == first
+
+
+def test_database_url_is_parsed_with_options() -> None:
+    config = from_url("postgresql://app:p%40ss@db.example:6432/isp?sslmode=require")
+    assert config["NAME"] == "isp"
+    assert config["USER"] == "app"
+    assert config["PASSWORD"] == "p@ss"
+    assert config["HOST"] == "db.example"
+    assert config["PORT"] == "6432"
+    assert config["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_database_url_with_a_socket_host() -> None:
+    assert from_url("postgresql://postgres@/isp?host=/run/postgresql")["HOST"] == "/run/postgresql"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("mysql://root@localhost/isp", "PostgreSQL only"),
+    ("postgresql://localhost:5432/", "names no database"),
+    ("postgresql://localhost:port/isp", "port"),
+])  # fmt: skip
+def test_database_url_errors_are_clear(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_url(url)
