@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
+from django.utils.translation import gettext
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -66,7 +67,7 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
         queryset: Any = type(obj)._default_manager.filter(pk=obj.pk)
         if not queryset.restrict(self.request.user, "view").exists():
             transaction.set_rollback(True)
-            raise PermissionDenied("That change would move this outside your reach.")
+            raise PermissionDenied(gettext("That change would move this outside your reach."))
 
 
 class ScopedReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):

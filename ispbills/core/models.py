@@ -68,15 +68,15 @@ class AuditEvent(Scoped, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    actor_label = models.CharField(max_length=150, blank=True)
-    verb = models.CharField(max_length=80, db_index=True)
-    object_type = models.CharField(max_length=80, blank=True, db_index=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_label = models.CharField(max_length=200, blank=True)
-    changes = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(db_index=True)
+    actor_label = models.CharField(_("by"), max_length=150, blank=True)
+    verb = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=80, blank=True, db_index=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    at = models.DateTimeField(_("when"), db_index=True)
 
     objects: ClassVar[Any] = ScopedQuerySet.as_manager()
 
@@ -115,13 +115,15 @@ class JobRun(Scoped, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    kind = models.CharField(max_length=80)
-    label = models.CharField(max_length=200)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    percent = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=300, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    kind = models.CharField(_("kind"), max_length=80)
+    label = models.CharField(_("job"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    percent = models.PositiveSmallIntegerField(_("percent"), default=0)
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
     # The permission a viewer also needs to open the result (e.g. audit.export).
     result_permission = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

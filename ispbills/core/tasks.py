@@ -1,5 +1,7 @@
 """Jobs of the core app."""
 
+from django.utils.translation import gettext
+
 from ispbills.core import exports, jobs
 
 
@@ -15,7 +17,7 @@ def export_csv_task(
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, object]]:
         result = exports.write_export(progress=progress, export=export, filters=filters, user=user)
-        return f"{result['rows']} rows", result
+        return gettext("%(rows)s rows") % {"rows": result["rows"]}, result
 
     jobs.run_tracked(run_id, body)
 

@@ -43,6 +43,11 @@ class UsernameOrMobileBackend(ModelBackend):
             return user
         return None
 
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user even when their access was cut, so the middleware can end the
+        session for good (a refused user would just look anonymous and keep the session)."""
+        return User._default_manager.filter(pk=user_id).first()
+
     def user_can_authenticate(self, user: Any) -> bool:
         if not super().user_can_authenticate(user):
             return False

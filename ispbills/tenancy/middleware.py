@@ -43,7 +43,10 @@ class TenantContextMiddleware:
                 user.selected_tenant_id = request.session.get(SELECTED_TENANT_KEY)
             access = user.access
             if access is NO_ACCESS:
+                # End the session for good; the API then answers 401 by itself.
                 logout(request)
+                if request.path.startswith("/api/"):
+                    return self.get_response(request)
                 messages.error(request, _("Your access has been disabled. Ask your ISP admin."))
                 return redirect("web:login")
             if access.tenant_id is not None:

@@ -250,12 +250,14 @@ class LoginAttempt(Scoped, models.Model):
     user = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    username = models.CharField(max_length=150)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    success = models.BooleanField()
-    reason = models.CharField(max_length=40, blank=True)
-    at = models.DateTimeField(db_index=True)
+    username = models.CharField(_("username"), max_length=150)
+    ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    success = models.BooleanField(
+        _("succeeded"),
+    )
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    at = models.DateTimeField(_("when"), db_index=True)
 
     objects: ClassVar[Any] = ScopedQuerySet.as_manager()
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -453,11 +454,13 @@ def create_superadmin(*, username: str, password: str, email: str = "") -> User:
 # ---- login throttling -------------------------------------------------------------------
 
 
-def login_blocked(username: str, ip: str | None) -> bool:
-    """True while too many recent failures came for this username or from this address."""
+def login_blocked(username: str, ip: str | None, user: User | None = None) -> bool:
+    """True while too many recent failures came for this login (any spelling of the account)
+    or from this address."""
     since = clock.now() - dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
     recent = LoginAttempt.objects.filter(at__gte=since, success=False)
-    if recent.filter(username__iexact=username).count() >= settings.LOGIN_THROTTLE_ATTEMPTS:
+    same_login = Q(username__iexact=username) | (Q(user=user) if user is not None else Q())
+    if recent.filter(same_login).count() >= settings.LOGIN_THROTTLE_ATTEMPTS:
         return True
     return bool(ip) and recent.filter(ip=ip).count() >= settings.LOGIN_THROTTLE_IP_ATTEMPTS
 

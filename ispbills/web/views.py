@@ -57,10 +57,11 @@ class LoginView(View):
         username = form.cleaned_data["username"]
         ip = client_ip(request.META)
         agent = request.META.get("HTTP_USER_AGENT", "")
-        if tenancy_services.login_blocked(username, ip):
+        known = find_user(username)
+        if tenancy_services.login_blocked(username, ip, known):
             tenancy_services.record_login_attempt(
                 username=username,
-                user=find_user(username),
+                user=known,
                 success=False,
                 reason="throttled",
                 ip=ip,
@@ -72,7 +73,6 @@ class LoginView(View):
 
         user = authenticate(request, username=username, password=form.cleaned_data["password"])
         if user is None:
-            known = find_user(username)
             reason = "bad_password" if known is not None else "unknown_user"
             if known is not None and known.check_password(form.cleaned_data["password"]):
                 reason = "disabled"

@@ -43,8 +43,9 @@ class OperatorSerializer(ScopedModelSerializer):
 
 
 class OperatorUpdateSerializer(OperatorSerializer):
-    class Meta(OperatorSerializer.Meta):
-        read_only_fields = [*OperatorSerializer.Meta.read_only_fields, "parent"]
+    """An operator's place in the tree is fixed once created."""
+
+    parent: Any = serializers.PrimaryKeyRelatedField(read_only=True)
 
 
 class UserSerializer(ScopedModelSerializer):
