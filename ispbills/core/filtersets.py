@@ -3,12 +3,21 @@
 from typing import Any
 
 import django_filters
+from django import forms
 from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.scoping import ScopedQuerySet
+
+
+class AnyYesNoSelect(forms.NullBooleanSelect):
+    """Any / Yes / No instead of Django's Unknown / Yes / No."""
+
+    def __init__(self, attrs: Any = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class ScopedFilterSet(django_filters.FilterSet):
@@ -29,6 +38,14 @@ class ScopedFilterSet(django_filters.FilterSet):
             choices = getattr(filter_, "queryset", None)
             if isinstance(choices, ScopedQuerySet):
                 filter_.queryset = filter_.extra["queryset"] = choices.restrict(self.user, "view")
+            if isinstance(filter_, django_filters.BooleanFilter):
+                filter_.extra["widget"] = AnyYesNoSelect
+            elif isinstance(
+                filter_, (django_filters.ChoiceFilter, django_filters.ModelChoiceFilter)
+            ):
+                filter_.extra["empty_label"] = _("Any")
+            elif isinstance(filter_, django_filters.IsoDateTimeFilter):
+                filter_.extra["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
 
 class AuditEventFilterSet(ScopedFilterSet):

@@ -21,19 +21,24 @@ def test_env_readers_parse_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert env_bool("X_MISSING", True) is True
 
 
-@pytest.mark.parametrize(("name", "value", "reader"), [
-    ("X_BOOL", "maybe", lambda: env_bool("X_BOOL")),
-    ("X_INT", "4two", lambda: env_int("X_INT", 0)),
-])  # fmt: skip
-def test_env_readers_refuse_bad_values(monkeypatch: pytest.MonkeyPatch, name: str, value: str,
-                                       reader: object) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value", "reader"),
+    [
+        ("X_BOOL", "maybe", lambda: env_bool("X_BOOL")),
+        ("X_INT", "4two", lambda: env_int("X_INT", 0)),
+    ],
+)
+def test_env_readers_refuse_bad_values(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, reader: object
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         reader()  # type: ignore[operator]
 
 
-def test_file_variant_reads_secrets_from_a_file(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:  # fmt: skip
+def test_file_variant_reads_secrets_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secret = tmp_path / "key"
     secret.write_text("s3cret\n")
     monkeypatch.setenv("X_KEY_FILE", str(secret))
@@ -65,11 +70,14 @@ def test_database_url_with_a_socket_host() -> None:
     assert from_url("postgresql://postgres@/isp?host=/run/postgresql")["HOST"] == "/run/postgresql"
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("mysql://root@localhost/isp", "PostgreSQL only"),
-    ("postgresql://localhost:5432/", "names no database"),
-    ("postgresql://localhost:port/isp", "port"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/isp", "PostgreSQL only"),
+        ("postgresql://localhost:5432/", "names no database"),
+        ("postgresql://localhost:port/isp", "port"),
+    ],
+)
 def test_database_url_errors_are_clear(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         from_url(url)

@@ -52,10 +52,23 @@ def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env |= {"ISPBILLS_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ispbills.cli", "run", "--port", str(port), "--password",
-         "Demo-pass-2026"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ispbills.cli",
+            "run",
+            "--port",
+            str(port),
+            "--password",
+            "Demo-pass-2026",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     output: list[str] = []
     try:
         deadline = time.monotonic() + 120
@@ -69,8 +82,11 @@ def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_
         assert re.search(r"admin\s+Group admin", banner)
         assert "password for all: Demo-pass-2026" in banner
         children = psutil.Process(process.pid).children(recursive=True)
-        postgres = [p for p in psutil.process_iter(["cmdline"])
-                    if str(tmp_path) in " ".join(p.info["cmdline"] or [])]  # fmt: skip
+        postgres = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+        ]
         assert postgres, "the embedded PostgreSQL should be running"
 
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
@@ -82,8 +98,10 @@ def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_
                 time.sleep(0.2)
         assert page.status_code == 200
         token = client.cookies["csrftoken"]
-        login = client.post("/login/", data={"username": "noc", "password": "Demo-pass-2026",
-                                              "csrfmiddlewaretoken": token})  # fmt: skip
+        login = client.post(
+            "/login/",
+            data={"username": "noc", "password": "Demo-pass-2026", "csrfmiddlewaretoken": token},
+        )
         assert login.status_code == 302
         dashboard = client.get("/")
         assert "Background jobs" in dashboard.text

@@ -56,12 +56,14 @@ def test_a_failing_job_marks_its_run_failed_and_is_retried_later(cast: Any) -> N
     assert (job.status, job.attempts) == ("todo", 1)  # scheduled again with backoff
 
 
-def test_audit_export_runs_on_the_worker_and_downloads_as_csv(cast: Any, settings: Any,
-                                                              tmp_path: Path) -> None:  # fmt: skip
+def test_audit_export_runs_on_the_worker_and_downloads_as_csv(
+    cast: Any, settings: Any, tmp_path: Path
+) -> None:
     settings.EXPORT_ROOT = tmp_path
     spec = registry.exports["audit_events"]
-    run = exports.start_export(actor=cast.fresh(cast.alice), spec=spec,
-                               filters={"verb": "operator.created"})  # fmt: skip
+    run = exports.start_export(
+        actor=cast.fresh(cast.alice), spec=spec, filters={"verb": "operator.created"}
+    )
     assert run.status == JobRun.Status.QUEUED
 
     run_worker("exports")
@@ -72,15 +74,19 @@ def test_audit_export_runs_on_the_worker_and_downloads_as_csv(cast: Any, setting
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("at,actor,action,object_type")
     assert sorted(line.split(",")[5] for line in lines[1:]) == [
-        "Acme North", "Acme South", "North Point"
-    ]  # fmt: skip
+        "Acme North",
+        "Acme South",
+        "North Point",
+    ]
 
 
-def test_export_download_needs_the_export_permission_too(cast: Any, settings: Any,
-                                                         tmp_path: Path) -> None:  # fmt: skip
+def test_export_download_needs_the_export_permission_too(
+    cast: Any, settings: Any, tmp_path: Path
+) -> None:
     settings.EXPORT_ROOT = tmp_path
-    run = exports.start_export(actor=cast.fresh(cast.alice), spec=registry.exports["audit_events"],
-                               filters={})  # fmt: skip
+    run = exports.start_export(
+        actor=cast.fresh(cast.alice), spec=registry.exports["audit_events"], filters={}
+    )
     run_worker("exports")
 
     # carol sees jobs of her tenant but holds no audit.export.

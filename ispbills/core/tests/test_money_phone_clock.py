@@ -44,9 +44,16 @@ def test_format_money_shows_symbol_separators_and_sign() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["01711223344", "+8801711223344", "8801711223344", "+88 01711-223344",
-     "০১৭১১২২৩৩৪৪", "0088 01711 223344", "(017) 1122-3344"],
-)  # fmt: skip
+    [
+        "01711223344",
+        "+8801711223344",
+        "8801711223344",
+        "+88 01711-223344",
+        "০১৭১১২২৩৩৪৪",
+        "0088 01711 223344",
+        "(017) 1122-3344",
+    ],
+)
 def test_normalize_mobile_accepts_bangladesh_formats(raw: str) -> None:
     assert normalize_mobile(raw) == "+8801711223344"
 

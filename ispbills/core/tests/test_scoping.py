@@ -33,8 +33,11 @@ def test_reseller_sees_only_its_subtree(cast: Any) -> None:
 def test_reseller_may_change_nodes_below_but_not_its_own(cast: Any) -> None:
     assert names(Operator.objects.restrict(cast.bob, "change")) == {"North Point"}
     assert names(Operator.objects.restrict(cast.alice, "change")) == {
-        "Acme", "Acme North", "North Point", "Acme South"
-    }  # fmt: skip
+        "Acme",
+        "Acme North",
+        "North Point",
+        "Acme South",
+    }
 
 
 def test_role_without_the_area_permission_sees_nothing(cast: Any) -> None:

@@ -55,8 +55,9 @@ def test_create_operator_checks_reach_names_and_limits(cast: Any) -> None:
     with pytest.raises(ConflictError):
         services.create_operator(actor=cast.alice, parent=cast.acme_root, name="acme north")
     with pytest.raises(DomainError, match="negative"):
-        services.create_operator(actor=cast.alice, parent=cast.acme_root, name="N",
-                                 credit_limit="-1")  # fmt: skip
+        services.create_operator(
+            actor=cast.alice, parent=cast.acme_root, name="N", credit_limit="-1"
+        )
     with pytest.raises(DomainError, match="not a mobile number"):
         services.create_operator(actor=cast.alice, parent=cast.acme_root, name="M", mobile="123")
     assert Operator.objects.count() == before
@@ -64,9 +65,13 @@ def test_create_operator_checks_reach_names_and_limits(cast: Any) -> None:
 
 def test_reseller_creates_a_sub_operator_with_normalised_fields(cast: Any) -> None:
     operator = services.create_operator(
-        actor=cast.bob, parent=cast.north, name=" Mirpur 10 ", mobile="০১৭১১-২২৩৩৪৪",
-        credit_limit="1,500.5", account_type="credit",
-    )  # fmt: skip
+        actor=cast.bob,
+        parent=cast.north,
+        name=" Mirpur 10 ",
+        mobile="০১৭১১-২২৩৩৪৪",
+        credit_limit="1,500.5",
+        account_type="credit",
+    )
 
     assert (operator.name, operator.mobile) == ("Mirpur 10", "+8801711223344")
     assert operator.credit_limit == Decimal("1500.50")
@@ -82,8 +87,9 @@ def test_reseller_cannot_change_its_own_terms(cast: Any) -> None:
 
 
 def test_update_operator_records_only_what_changed(cast: Any) -> None:
-    services.update_operator(actor=cast.alice, operator=cast.north, credit_limit="12000",
-                             name="Acme North")  # fmt: skip
+    services.update_operator(
+        actor=cast.alice, operator=cast.north, credit_limit="12000", name="Acme North"
+    )
 
     event = AuditEvent.objects.get(verb="operator.updated")
     assert event.changes == {"credit_limit": ["10000.00", "12000.00"]}
@@ -122,8 +128,13 @@ def test_create_staff_user_validates_and_refuses_duplicates(cast: Any) -> None:
         ({"username": "  "}, DomainError, "Choose a username"),
     ]
     for overrides, error, message in cases:
-        kwargs = {"operator": cast.north, "username": "newbie", "password": "Long-enough-pw-1",
-                  "role": Role.MANAGER, **overrides}  # fmt: skip
+        kwargs = {
+            "operator": cast.north,
+            "username": "newbie",
+            "password": "Long-enough-pw-1",
+            "role": Role.MANAGER,
+            **overrides,
+        }
         with pytest.raises(error, match=message):
             services.create_staff_user(actor=cast.bob, **kwargs)
     assert User.objects.count() == before
@@ -132,37 +143,51 @@ def test_create_staff_user_validates_and_refuses_duplicates(cast: Any) -> None:
 
 def test_group_admin_role_only_at_root_and_only_by_group_admins(cast: Any) -> None:
     with pytest.raises(DomainError, match="own node"):
-        services.create_staff_user(actor=cast.alice, operator=cast.north, username="x1",
-                                   password="Long-enough-pw-1", role=Role.GROUP_ADMIN)  # fmt: skip
+        services.create_staff_user(
+            actor=cast.alice,
+            operator=cast.north,
+            username="x1",
+            password="Long-enough-pw-1",
+            role=Role.GROUP_ADMIN,
+        )
     services.set_special_permission(actor=None, user=cast.ann, permission="users.add", granted=True)
     with pytest.raises(NotAllowedError, match="group admins"):
-        services.create_staff_user(actor=cast.fresh(cast.ann), operator=cast.acme_root,
-                                   username="x2", password="Long-enough-pw-1",
-                                   role=Role.GROUP_ADMIN)  # fmt: skip
+        services.create_staff_user(
+            actor=cast.fresh(cast.ann),
+            operator=cast.acme_root,
+            username="x2",
+            password="Long-enough-pw-1",
+            role=Role.GROUP_ADMIN,
+        )
     assert not User.objects.filter(username__in=["x1", "x2"]).exists()
 
 
 def test_special_permissions_grant_and_revoke_on_top_of_the_role(cast: Any) -> None:
-    services.set_special_permission(actor=cast.alice, user=cast.nina, permission="audit.view",
-                                    granted=True)  # fmt: skip
-    services.set_special_permission(actor=cast.alice, user=cast.nina, permission="network.delete",
-                                    granted=False)  # fmt: skip
+    services.set_special_permission(
+        actor=cast.alice, user=cast.nina, permission="audit.view", granted=True
+    )
+    services.set_special_permission(
+        actor=cast.alice, user=cast.nina, permission="network.delete", granted=False
+    )
 
     permissions = cast.fresh(cast.nina).access.permissions
     assert permissions == (ROLE_PERMISSIONS[Role.NOC] | {"audit.view"}) - {"network.delete"}
 
-    services.set_special_permission(actor=cast.alice, user=cast.nina, permission="audit.view",
-                                    granted=None)  # fmt: skip
+    services.set_special_permission(
+        actor=cast.alice, user=cast.nina, permission="audit.view", granted=None
+    )
     assert "audit.view" not in cast.fresh(cast.nina).access.permissions
 
 
 def test_nobody_grants_a_permission_they_do_not_hold(cast: Any) -> None:
     with pytest.raises(NotAllowedError):
-        services.set_special_permission(actor=cast.bob, user=cast.sam, permission="tenant.change",
-                                        granted=True)  # fmt: skip
+        services.set_special_permission(
+            actor=cast.bob, user=cast.sam, permission="tenant.change", granted=True
+        )
     with pytest.raises(DomainError, match="Unknown permission"):
-        services.set_special_permission(actor=cast.alice, user=cast.sam, permission="x.y",
-                                        granted=True)  # fmt: skip
+        services.set_special_permission(
+            actor=cast.alice, user=cast.sam, permission="x.y", granted=True
+        )
     assert "tenant.change" not in cast.fresh(cast.sam).access.permissions
 
 
@@ -177,8 +202,9 @@ def test_users_cannot_change_their_own_role_or_disable_themselves(cast: Any) -> 
 def test_change_password_needs_the_current_one_for_oneself(cast: Any) -> None:
     old_hash = User.objects.get(pk=cast.bob.pk).password
     with pytest.raises(DomainError, match="current password"):
-        services.change_password(actor=cast.bob, user=cast.bob, old_password="nope",
-                                 new_password="A-new-secret-22")  # fmt: skip
+        services.change_password(
+            actor=cast.bob, user=cast.bob, old_password="nope", new_password="A-new-secret-22"
+        )
     assert User.objects.get(pk=cast.bob.pk).password == old_hash
 
     services.change_password(actor=cast.alice, user=cast.bob, new_password="A-new-secret-22")
@@ -192,8 +218,13 @@ def test_createadmin_command_creates_superadmin_or_a_tenant(db: Any) -> None:
     from django.core.management import CommandError, call_command
 
     call_command("createadmin", username="root2", password="Platform-pass-99")
-    call_command("createadmin", username="boss", password="Tenant-pass-99", tenant="Padma Net",
-                 mobile="01811000000")  # fmt: skip
+    call_command(
+        "createadmin",
+        username="boss",
+        password="Tenant-pass-99",
+        tenant="Padma Net",
+        mobile="01811000000",
+    )
 
     assert User.objects.get(username="root2").is_superuser
     boss = User.objects.get(username="boss")

@@ -31,9 +31,17 @@ def signed_in_as(client: Client) -> str | None:
 
 @pytest.mark.parametrize(
     "login",
-    ["alice", "ALICE", "Alice", "01711000001", "+8801711000001", "8801711000001",
-     "০১৭১১০০০০০১", "+880 1711-000001"],
-)  # fmt: skip
+    [
+        "alice",
+        "ALICE",
+        "Alice",
+        "01711000001",
+        "+8801711000001",
+        "8801711000001",
+        "০১৭১১০০০০০১",
+        "+880 1711-000001",
+    ],
+)
 def test_signs_in_by_username_in_any_case_or_by_mobile_in_any_format(login: str, cast: Any) -> None:
     client = Client()
 

@@ -1,0 +1,75 @@
+"""The demo ISP: every role logs in and sees only its menu; real ISPs are never mixed in."""
+
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ispbills.core.testing.isolation import client_as
+from ispbills.demo.seed import DEMO_LOGINS, seed_demo
+from ispbills.tenancy import services
+from ispbills.tenancy.models import Tenant, User
+
+pytestmark = pytest.mark.smoke
+
+
+def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
+    logins = seed_demo(password="Demo-pass-2026")
+
+    assert [login.username for login in logins] == [
+        "admin",
+        "reseller",
+        "subreseller",
+        "manager",
+        "noc",
+        "distributor",
+        "accountant",
+        "superadmin",
+    ]
+    tenant = Tenant.objects.get()
+    assert (tenant.is_demo, tenant.timezone, tenant.currency) == (True, "Asia/Dhaka", "BDT")
+    assert User.objects.get(username="reseller").membership.operator.name == "Mirpur Link"
+    assert seed_demo(password="other") == DEMO_LOGINS  # a second run adds nothing
+    assert User.objects.count() == 8
+
+
+@pytest.mark.parametrize(
+    ("username", "sees", "does_not_see"),
+    [
+        ("admin", ["/operators/", "/users/", "/audit/"], ["/isps/"]),
+        ("reseller", ["/operators/", "/users/"], ["/isps/"]),
+        ("noc", ["/jobs/"], ["/operators/", "/audit/"]),
+        ("distributor", [], ["/operators/", "/jobs/", "/audit/"]),
+        ("accountant", ["/operators/", "/audit/"], ["/users/"]),
+        ("superadmin", ["/isps/", "/operators/"], []),
+    ],
+)
+def test_each_demo_role_logs_in_and_sees_only_its_menu(
+    db: Any, client: Any, username: str, sees: list[str], does_not_see: list[str]
+) -> None:
+    seed_demo(password="Demo-pass-2026")
+
+    response = client.post("/login/", {"username": username, "password": "Demo-pass-2026"})
+    page = client.get("/").content.decode()
+
+    assert response.status_code == 302
+    assert all(f'href="{url}"' in page for url in sees)
+    assert not any(f'href="{url}"' in page for url in does_not_see)
+
+
+def test_reseller_sees_only_its_own_operators(db: Any) -> None:
+    seed_demo(password="Demo-pass-2026")
+
+    page = client_as(User.objects.get(username="reseller")).get("/operators/").content.decode()
+
+    assert "Pallabi Point" in page
+    assert "Uttara Broadband" not in page
+
+
+def test_demo_refuses_a_database_with_real_isps(db: Any) -> None:
+    services.create_tenant(actor=None, name="Real ISP")
+
+    with pytest.raises(CommandError, match="real ISPs"):
+        call_command("demo", password="Demo-pass-2026")
+
+    assert list(Tenant.objects.values_list("name", flat=True)) == ["Real ISP"]
