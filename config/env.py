@@ -58,14 +58,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def local_secret(path: Path) -> str:
+def local_secret(path: Path, *, fernet: bool = False) -> str:
     """A random secret kept in a file (created 0600 on first use) for local installs."""
+    import base64
     import secrets
 
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(50)
+    value = (
+        base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        if fernet
+        else secrets.token_urlsafe(50)
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)

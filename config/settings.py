@@ -22,8 +22,16 @@ if not SECRET_KEY:
     # A local install on the embedded database keeps a generated key in its data dir.
     SECRET_KEY = local_secret(DATA_DIR / "secret_key")
 
-# Fernet key(s) for secrets at rest (router, NAS, gateway, SMTP credentials); first one encrypts.
+# Fernet key(s) for secrets at rest (service passwords, router, NAS, gateway, SMTP
+# credentials); the first one encrypts. A local install keeps a generated one in its data dir.
 FIELD_ENCRYPTION_KEYS = env_list("ISPBILLS_FIELD_ENCRYPTION_KEYS")
+if not FIELD_ENCRYPTION_KEYS:
+    if not EMBEDDED_DATABASE:
+        raise ConfigError(
+            "ISPBILLS_FIELD_ENCRYPTION_KEYS is not set. Generate one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    FIELD_ENCRYPTION_KEYS = [local_secret(DATA_DIR / "field_key", fernet=True)]
 
 ALLOWED_HOSTS = env_list("ISPBILLS_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("ISPBILLS_CSRF_TRUSTED_ORIGINS")
@@ -46,6 +54,8 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "ispbills.core",
     "ispbills.tenancy",
+    "ispbills.catalog",
+    "ispbills.customers",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

@@ -9,6 +9,7 @@ and serializers call it in their base classes, so app code never filters by tena
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.db import models
+from django.db.models import Q
 
 from ispbills.core.access import Access, access_of
 
@@ -35,7 +36,13 @@ class ScopedQuerySet(models.QuerySet[Any]):
         operator_field = model.scope_operator_field
         if not access.tenant_wide and operator_field is not None:
             lookup = f"{operator_field}__path__startswith" if operator_field else "path__startswith"
-            queryset = queryset.filter(**{lookup: access.operator_path})
+            reach = Q(**{lookup: access.operator_path})
+            if model.scope_shared_down and action == "view":
+                ancestors = [int(part) for part in access.operator_path.strip("/").split("/")]
+                reach |= Q(
+                    **{f"{operator_field}_id__in" if operator_field else "pk__in": ancestors}
+                )
+            queryset = queryset.filter(reach)
         return model.scope_rows(queryset, access, action)
 
     def for_operator(self, operator: "Operator") -> Self:
@@ -54,11 +61,15 @@ class Scoped:
 
     ``scope_operator_field`` names the relation to the owning operator ("" when the model
     is the operator itself, None when rows belong to the whole tenant).
+    ``scope_shared_down`` lets the subtree see (not change) rows owned by its ancestors.
     """
 
     access_area: ClassVar[str] = ""
     scope_tenant_field: ClassVar[str | None] = "tenant"
     scope_operator_field: ClassVar[str | None] = "operator"
+    # Catalog rows (packages, zones, profiles) of an ancestor operator are visible, read-only,
+    # to the operators below it.
+    scope_shared_down: ClassVar[bool] = False
 
     @classmethod
     def permission(cls, action: str) -> str:

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("ISPBILLS_SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault(
+    "ISPBILLS_FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE="
+)
 # Worker threads in tests close their connections after each job, so teardown can drop the DB.
 os.environ.setdefault("ISPBILLS_DB_CONN_MAX_AGE", "0")
 
