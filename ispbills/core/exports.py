@@ -6,11 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ispbills.core.access import access_of
-from ispbills.core.errors import NotAllowedError
+from ispbills.core.errors import DomainError, NotAllowedError
 from ispbills.core.filtersets import AuditEventFilterSet
 from ispbills.core.jobs import Progress, start_job_run
 from ispbills.core.models import AuditEvent, JobRun
@@ -39,28 +40,45 @@ AUDIT_EXPORT = registry.register_export(
 )
 
 
-def export_path(run_id: int) -> Path:
-    return Path(settings.EXPORT_ROOT) / f"export-{run_id}.csv"
+FORMATS = ("csv", "xlsx")
 
 
-def start_export(*, actor: Any, spec: ExportSpec, filters: dict[str, str]) -> JobRun:
-    """Queue a CSV export of the list as the actor sees it, with the same filters."""
-    from ispbills.core.tasks import export_csv_task
+def export_path(run_id: int, fmt: str = "csv") -> Path:
+    return Path(settings.EXPORT_ROOT) / f"export-{run_id}.{fmt}"
+
+
+def start_export(
+    *,
+    actor: Any,
+    spec: ExportSpec,
+    filters: dict[str, str],
+    columns: list[str] | None = None,
+    fmt: str = "csv",
+) -> JobRun:
+    """Queue an export (CSV or XLSX) of the list as the actor sees it, with the same filters
+    and the columns chosen."""
+    from ispbills.core.tasks import export_task
 
     access = access_of(actor)
     if not access.can(spec.model.permission("export")):
         raise NotAllowedError(_("You do not have permission to export this list."))
+    if fmt not in FORMATS:
+        raise DomainError(_("Export as CSV or XLSX."), fields={"format": [_("Unknown format.")]})
+    if columns is not None and not spec.columns_for(access, columns):
+        raise DomainError(_("Choose at least one column."), fields={"columns": [_("Required.")]})
     with transaction.atomic():
         return start_job_run(
             actor=actor,
             kind="export",
             label=_("Export of %(what)s") % {"what": spec.label or spec.name},
-            job=export_csv_task,
+            job=export_task,
             tenant_id=access.tenant_id,
             operator_id=access.operator_id,
             result_permission=spec.model.permission("export"),
             export=spec.name,
             filters=filters,
+            columns=columns or [],
+            fmt=fmt,
             user_id=access.user_id,
             acting_tenant_id=access.tenant_id,
         )
@@ -75,26 +93,71 @@ def _value(row: Any, accessor: str) -> Any:
     return "" if value is None else value
 
 
+class _CsvSheet:
+    def __init__(self, path: Path) -> None:
+        self.handle = path.open("w", newline="", encoding="utf-8-sig")
+        self.writer = csv.writer(self.handle)
+
+    def append(self, row: list[Any]) -> None:
+        self.writer.writerow(row)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class _XlsxSheet:
+    def __init__(self, path: Path) -> None:
+        from openpyxl import Workbook
+
+        self.path = path
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet("export")
+
+    def append(self, row: list[Any]) -> None:
+        self.sheet.append([_cell(value) for value in row])
+
+    def close(self) -> None:
+        self.book.save(self.path)
+
+
+def _cell(value: Any) -> Any:
+    """Excel takes numbers, text and naive datetimes; aware times become tenant-local text."""
+    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (dict, list)):
+        return str(value)
+    return value
+
+
 def write_export(
-    *, progress: Progress, export: str, filters: dict[str, str], user: Any
+    *,
+    progress: Progress,
+    export: str,
+    filters: dict[str, str],
+    user: Any,
+    columns: list[str] | None = None,
+    fmt: str = "csv",
 ) -> dict[str, Any]:
-    """Write the CSV for ``user``'s view of the list; returns the result summary."""
+    """Write the file for ``user``'s view of the list; returns the result summary."""
     spec = registry.exports[export]
+    chosen = spec.columns_for(access_of(user), columns)
     queryset = spec.model._default_manager.all().restrict(user, "export")
     filterset = spec.filterset_class(filters, queryset=queryset, user=user)
     rows = filterset.qs if filterset.is_valid() else queryset.none()
     total = rows.count()
-    path = export_path(progress.run_id)
+    path = export_path(progress.run_id, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    sheet = _XlsxSheet(path) if fmt == "xlsx" else _CsvSheet(path)
     written = 0
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([header for header, _accessor in spec.columns])
+    try:
+        sheet.append([header for header, _accessor in chosen])
         for row in rows.iterator(chunk_size=BATCH):
-            writer.writerow([_value(row, accessor) for _header, accessor in spec.columns])
+            sheet.append([_value(row, accessor) for _header, accessor in chosen])
             written += 1
             if written % BATCH == 0:
                 progress.update(
                     written, total, _("%(n)s of %(t)s rows") % {"n": written, "t": total}
                 )
+    finally:
+        sheet.close()
     return {"rows": written, "file": path.name}

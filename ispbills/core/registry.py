@@ -15,6 +15,19 @@ class ExportSpec:
     filterset_class: Any
     columns: tuple[tuple[str, str], ...]
     label: StrOrPromise = ""
+    # Accessors shown only to users who hold money.view (prices, balances).
+    money_columns: frozenset[str] = frozenset()
+
+    def columns_for(self, access: Any, chosen: list[str] | None = None) -> list[tuple[str, str]]:
+        """The columns this user may export, narrowed to the chosen headers when given."""
+        allowed = [
+            (header, accessor)
+            for header, accessor in self.columns
+            if accessor not in self.money_columns or access.can("money.view")
+        ]
+        if chosen:
+            allowed = [column for column in allowed if column[0] in chosen]
+        return allowed
 
 
 @dataclass

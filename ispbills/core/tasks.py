@@ -6,17 +6,25 @@ from ispbills.core import exports, jobs
 
 
 @jobs.task(queue="exports")
-def export_csv_task(
-    run_id: int, export: str, filters: dict[str, str], user_id: int, acting_tenant_id: int | None
+def export_task(
+    run_id: int,
+    export: str,
+    filters: dict[str, str],
+    user_id: int,
+    acting_tenant_id: int | None,
+    columns: list[str] | None = None,
+    fmt: str = "csv",
 ) -> None:
-    """Write a CSV export for the user who asked, as that user sees the list."""
+    """Write an export for the user who asked, as that user sees the list."""
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.get(pk=user_id)
     user.selected_tenant_id = acting_tenant_id
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, object]]:
-        result = exports.write_export(progress=progress, export=export, filters=filters, user=user)
+        result = exports.write_export(
+            progress=progress, export=export, filters=filters, user=user, columns=columns, fmt=fmt
+        )
         return gettext("%(rows)s rows") % {"rows": result["rows"]}, result
 
     jobs.run_tracked(run_id, body)

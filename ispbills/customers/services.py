@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_ipv46_address
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from ispbills.catalog.models import BillingProfile, Package
@@ -675,3 +676,261 @@ def visible_managers(actor: Any, operator: Operator | None = None) -> Any:
         ancestors = operator.ancestor_ids()
         queryset = queryset.filter(membership__operator_id__in=ancestors)
     return queryset
+
+
+# ---- bulk work ------------------------------------------------------------------------------
+
+BULK_FIELDS: dict[str, Any] = {
+    "zone": Zone,
+    "package": Package,
+    "billing_profile": BillingProfile,
+    "manager": User,
+    "expires_at": None,
+}
+
+
+def _bulk_audit(actor: Any, verb: str, rows: list[dict[str, Any]], changes_of: Any) -> None:
+    """Audit rows for many customers at once (one bulk insert, not one query each)."""
+    from ispbills.core.context import request_info
+    from ispbills.core.models import AuditEvent
+
+    request = request_info()
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    now = clock.now()
+    events_ = [
+        AuditEvent(
+            tenant_id=row["tenant_id"],
+            operator_id=row["operator_id"],
+            actor=actor_obj,
+            actor_label=actor_obj.get_username() if actor_obj else "system",
+            verb=verb,
+            object_type="customers.customer",
+            object_id=str(row["id"]),
+            object_label=f"{row['username']} · {row['name']}"[:200],
+            changes=changes_of(row),
+            ip=request.ip,
+            user_agent=request.user_agent,
+            at=now,
+        )
+        for row in rows
+    ]
+    AuditEvent.objects.bulk_create(events_, batch_size=2000)
+
+
+@transaction.atomic
+def bulk_update_customers(*, actor: Any, customers: Any, changes: dict[str, Any]) -> int:
+    """Set the same zone, package, billing profile, manager or expiry on many customers.
+
+    ``customers`` is a queryset already narrowed by the caller (selected ids or the filtered
+    list); it is restricted again here. Set-based: a few statements whatever the count.
+    """
+    unknown = set(changes) - set(BULK_FIELDS)
+    if unknown or not changes:
+        raise DomainError(
+            _("Choose what to change (zone, package, billing profile, manager, expiry).")
+        )
+    _require(actor, "customers.change")
+    targets = _visible_for(actor, customers, "change").exclude(status=Status.DELETED)
+    rows = list(
+        targets.select_for_update(of=("self",))
+        .order_by("pk")
+        .values(
+            "id",
+            "tenant_id",
+            "operator_id",
+            "username",
+            "name",
+            "service_model",
+            "operator__path",
+            *[f"{key}_id" if BULK_FIELDS[key] else key for key in changes],
+        )
+    )
+    if not rows:
+        raise DomainError(_("No customers to change."))
+    errors = _Errors()
+    paths = {row["operator__path"] for row in rows}
+    for key, value in changes.items():
+        model = BULK_FIELDS[key]
+        if model is None or value is None:
+            continue
+        owner_path = value.membership.operator.path if key == "manager" else value.operator.path
+        if not _visible(actor, model.objects.filter(pk=value.pk)).exists() or not all(
+            path.startswith(owner_path) for path in paths
+        ):
+            errors.add(key, _("Not available to every selected customer's operator."))
+        if key == "package":
+            wrong = sum(1 for row in rows if row["service_model"] != value.service_model)
+            if wrong:
+                errors.add(
+                    key, _("%(n)s selected customers use another service model.") % {"n": wrong}
+                )
+    errors.raise_if_any()
+    columns = {
+        f"{key}_id" if BULK_FIELDS[key] else key: (
+            value.pk if BULK_FIELDS[key] and value is not None else value
+        )
+        for key, value in changes.items()
+    }
+    Customer.objects.filter(pk__in=[row["id"] for row in rows]).update(
+        **columns, updated_at=clock.now()
+    )
+    _bulk_audit(
+        actor,
+        "customer.updated",
+        rows,
+        lambda row: {
+            key: [audit._plain(row[column]), audit._plain(value)]
+            for column, value in columns.items()
+            for key in [column.removesuffix("_id")]
+            if row[column] != value
+        },
+    )
+    return len(rows)
+
+
+def _visible_for(actor: Any, queryset: Any, action: str) -> Any:
+    return queryset if actor is None else queryset.restrict(actor, action)
+
+
+@transaction.atomic
+def bind_macs(*, actor: Any, tenant_id: int, pairs: list[tuple[str, str]]) -> int:
+    """Bind MAC addresses to customers by username; all or nothing, every problem reported."""
+    _require(actor, "customers.change")
+    errors = _Errors()
+    wanted: dict[str, str] = {}
+    seen_macs: dict[str, str] = {}
+    for number, (username, raw_mac) in enumerate(pairs, start=1):
+        try:
+            mac = normalize_mac(raw_mac)
+        except MacError as exc:
+            errors.add(f"line {number}", str(exc))
+            continue
+        key = username.strip().lower()
+        if key in wanted:
+            errors.add(f"line {number}", _("%(u)s appears twice.") % {"u": username})
+        elif mac in seen_macs:
+            errors.add(
+                f"line {number}",
+                _("%(mac)s is also given to %(u)s.") % {"mac": mac, "u": seen_macs[mac]},
+            )
+        wanted[key], seen_macs[mac] = mac, username
+    candidates = _visible_for(actor, Customer.objects.filter(tenant_id=tenant_id), "change")
+    found = {
+        c.username.lower(): c
+        for c in candidates.exclude(status=Status.DELETED)
+        .annotate(lower_username=Lower("username"))
+        .filter(lower_username__in=list(wanted))
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    }
+    for username in sorted(set(wanted) - set(found)):
+        errors.add(username, _("No customer you can change has this username."))
+    clashes = (
+        Customer.objects.filter(tenant_id=tenant_id, mac_address__in=list(seen_macs))
+        .exclude(status=Status.DELETED)
+        .exclude(pk__in=[c.pk for c in found.values()])
+    )
+    for clash in clashes:
+        errors.add(
+            clash.mac_address, _("Already bound to %(who)s.") % {"who": describe(clash, actor)}
+        )
+    errors.raise_if_any()
+    rows = [
+        {
+            "id": c.pk,
+            "tenant_id": c.tenant_id,
+            "operator_id": c.operator_id,
+            "username": c.username,
+            "name": c.name,
+            "old": c.mac_address,
+        }
+        for c in found.values()
+    ]
+    for customer in found.values():
+        customer.mac_address = wanted[customer.username.lower()]
+    Customer.objects.bulk_update(list(found.values()), ["mac_address"], batch_size=2000)
+    _bulk_audit(
+        actor,
+        "customer.mac_bound",
+        rows,
+        lambda row: {"mac_address": [row["old"], wanted[row["username"].lower()]]},
+    )
+    return len(rows)
+
+
+REPLACEABLE: dict[str, Any] = {"package": Package, "billing_profile": BillingProfile}
+
+
+def start_replacement(*, actor: Any, field: str, old: Any, new: Any) -> Any:
+    """Queue the replacement of a package or billing profile on all its customers (a job)."""
+    from ispbills.core.jobs import start_job_run
+    from ispbills.customers.tasks import replace_reference_task
+
+    access = access_of(actor)
+    _require(actor, "customers.change")
+    if (
+        field not in REPLACEABLE
+        or not isinstance(old, REPLACEABLE[field])
+        or not isinstance(new, REPLACEABLE[field])
+    ):
+        raise DomainError(_("Only packages and billing profiles can be replaced."))
+    if old.pk == new.pk:
+        raise DomainError(_("Choose a different replacement."), fields={"new": [_("Same one.")]})
+    if field == "package" and old.service_model != new.service_model:
+        raise DomainError(
+            _("The replacement package is for another service model."),
+            fields={"new": [_("Different service model.")]},
+        )
+    if (
+        actor is not None
+        and not REPLACEABLE[field].objects.restrict(actor).filter(pk__in=[old.pk, new.pk]).count()
+        == 2
+    ):
+        raise NotAllowedError(_("One of these is outside your reach."))
+    return start_job_run(
+        actor=actor,
+        kind="replace",
+        tenant_id=old.tenant_id,
+        operator_id=access.operator_id,
+        label=_("Replace %(old)s with %(new)s") % {"old": old, "new": new},
+        job=replace_reference_task,
+        field=field,
+        old_id=old.pk,
+        new_id=new.pk,
+        user_id=access.user_id,
+        acting_tenant_id=access.tenant_id,
+    )
+
+
+def replace_reference(
+    *, actor: Any, field: str, old_id: int, new_id: int, progress: Any, batch: int = 5000
+) -> dict[str, int]:
+    """Move every customer the actor may change from ``old`` to ``new``, batch by batch
+    (each batch one UPDATE plus one audit insert, committed, so a rerun resumes)."""
+    model = REPLACEABLE[field]
+    new = model.objects.get(pk=new_id)
+    base = _visible_for(actor, Customer.objects.filter(**{f"{field}_id": old_id}), "change")
+    total = base.count()
+    done = skipped = last = 0
+    while True:
+        with transaction.atomic():
+            ids = list(base.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            last = ids[-1]
+            rows = list(
+                Customer.objects.filter(pk__in=ids)
+                .select_for_update()
+                .values("id", "tenant_id", "operator_id", "username", "name", "operator__path")
+            )
+            usable = [row for row in rows if row["operator__path"].startswith(new.operator.path)]
+            skipped += len(rows) - len(usable)
+            Customer.objects.filter(pk__in=[row["id"] for row in usable]).update(
+                **{f"{field}_id": new_id}, updated_at=clock.now()
+            )
+            _bulk_audit(actor, "customer.updated", usable, lambda row: {field: [old_id, new_id]})
+            done += len(usable)
+        progress.update(
+            done + skipped, total, _("%(n)s of %(t)s customers") % {"n": done + skipped, "t": total}
+        )
+    return {"replaced": done, "skipped": skipped}

@@ -9,3 +9,24 @@ def expire_trials_task(timestamp: int) -> int:
     from ispbills.customers.services import expire_trials
 
     return expire_trials()
+
+
+@jobs.task(queue="bulk")
+def replace_reference_task(
+    run_id: int, field: str, old_id: int, new_id: int, user_id: int, acting_tenant_id: int | None
+) -> None:
+    """Replace a package or billing profile on all customers the user may change."""
+    from django.contrib.auth import get_user_model
+
+    from ispbills.customers.services import replace_reference
+
+    user = get_user_model().objects.get(pk=user_id)
+    user.selected_tenant_id = acting_tenant_id
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, object]]:
+        result = replace_reference(
+            actor=user, field=field, old_id=old_id, new_id=new_id, progress=progress
+        )
+        return f"{result['replaced']} replaced, {result['skipped']} skipped", dict(result)
+
+    jobs.run_tracked(run_id, body)

@@ -31,6 +31,30 @@ class NavSection:
 MENU: tuple[NavSection, ...] = (
     NavSection(_("Overview"), (NavItem(_("Dashboard"), "web:dashboard", "speedometer2"),)),
     NavSection(
+        _("Customers"),
+        (
+            NavItem(_("Customers"), "customers:customer_list", "person-vcard", "customers.view"),
+            NavItem(
+                _("Deleted customers"), "customers:customer_archive", "archive", "customers.delete"
+            ),
+            NavItem(_("Zones"), "customers:zone_list", "geo-alt", "customers.view"),
+        ),
+    ),
+    NavSection(
+        _("Catalog"),
+        (
+            NavItem(_("Packages"), "catalog:package_list", "box-seam", "catalog.view"),
+            NavItem(
+                _("Billing profiles"),
+                "catalog:billingprofile_list",
+                "calendar-check",
+                "catalog.view",
+            ),
+            NavItem(_("VAT profiles"), "catalog:vatprofile_list", "percent", "catalog.view"),
+            NavItem(_("Custom fields"), "customers:customfield_list", "ui-checks", "catalog.view"),
+        ),
+    ),
+    NavSection(
         _("Organisation"),
         (
             NavItem(_("Operators"), "tenancy:operator_list", "diagram-3", "operators.view"),

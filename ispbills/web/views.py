@@ -20,7 +20,7 @@ from django.views.generic import TemplateView
 from ispbills.core import exports
 from ispbills.core.access import access_of
 from ispbills.core.context import client_ip
-from ispbills.core.errors import DomainError
+from ispbills.core.errors import DomainError, NotAllowedError
 from ispbills.core.exports import AUDIT_EXPORT
 from ispbills.core.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.core.models import AuditEvent, JobRun
@@ -289,9 +289,13 @@ class JobDownloadView(ObjectDetailView):
         run = self.get_object()
         if run.result_permission and not access_of(request.user).can(run.result_permission):
             raise PermissionDenied
-        name = run.result.get("file")
-        path = exports.export_path(run.pk)
-        if run.status != JobRun.Status.SUCCEEDED or not name or not path.exists():
+        name = str(run.result.get("file") or "")
+        fmt = name.rsplit(".", 1)[-1]
+        # Only the run's own file (export-<id>.csv/.xlsx), never a path taken from elsewhere.
+        if fmt not in exports.FORMATS or name != exports.export_path(run.pk, fmt).name:
+            raise Http404(_("This job has no file to download."))
+        path = exports.export_path(run.pk, fmt)
+        if run.status != JobRun.Status.SUCCEEDED or not path.exists():
             raise Http404(_("This job has no file to download."))
         response: Any = FileResponse(path.open("rb"), as_attachment=True, filename=name)
         return cast(HttpResponse, response)
@@ -303,12 +307,24 @@ def export_start_view(request: HttpRequest, name: str) -> HttpResponse:
     spec: ExportSpec | None = registry.exports.get(name)
     if spec is None:
         raise Http404
-    filters = request.POST.dict()
-    filters.pop("csrfmiddlewaretoken", None)
+    columns = request.POST.getlist("columns") or None
+    fmt = request.POST.get("format", "csv")
+    filters = {
+        key: value
+        for key, value in request.POST.dict().items()
+        if key not in {"csrfmiddlewaretoken", "columns", "format"}
+    }
     try:
-        run = exports.start_export(actor=request.user, spec=spec, filters=filters)
-    except DomainError as exc:
+        run = exports.start_export(
+            actor=request.user, spec=spec, filters=filters, columns=columns, fmt=fmt
+        )
+    except NotAllowedError as exc:
         raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        back = request.META.get("HTTP_REFERER", "")
+        safe = url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+        return redirect(back if safe and back else "web:dashboard")
     return redirect("web:job_detail", pk=run.pk)
 
 

@@ -2,6 +2,8 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from ispbills.api.v1 import viewsets
+from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
+from ispbills.customers.api.v1 import viewsets as customer_viewsets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -9,6 +11,14 @@ router.register("operators", viewsets.OperatorViewSet, basename="operator")
 router.register("users", viewsets.UserViewSet, basename="user")
 router.register("audit-events", viewsets.AuditEventViewSet, basename="auditevent")
 router.register("jobs", viewsets.JobViewSet, basename="job")
+router.register("customers", customer_viewsets.CustomerViewSet, basename="customer")
+router.register("zones", customer_viewsets.ZoneViewSet, basename="zone")
+router.register("custom-fields", customer_viewsets.CustomFieldViewSet, basename="customfield")
+router.register("packages", catalog_viewsets.PackageViewSet, basename="package")
+router.register(
+    "billing-profiles", catalog_viewsets.BillingProfileViewSet, basename="billingprofile"
+)
+router.register("vat-profiles", catalog_viewsets.VatProfileViewSet, basename="vatprofile")
 
 app_name = "api-v1"
 urlpatterns = [

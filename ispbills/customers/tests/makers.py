@@ -29,7 +29,7 @@ def make_zone(operator: Operator, marker: str) -> Zone:
     return services.save_zone(actor=None, operator=operator, name=marker)
 
 
-@maker(CustomField)
+@maker(CustomField, tenant_wide=True)
 def make_custom_field(operator: Operator, marker: str) -> CustomField:
     root = Operator.objects.get(tenant_id=operator.tenant_id, parent=None)
     return services.save_custom_field(actor=None, operator=root, key=marker.lower(), label=marker)
