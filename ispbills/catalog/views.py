@@ -41,9 +41,13 @@ class CatalogDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         obj, user = self.object, self.request.user
-        context["rows"] = [(obj._meta.get_field(key).verbose_name,
-                            getattr(obj, f"get_{key}_display", lambda k=key: getattr(obj, k))())
-                           for key in self.fields]  # fmt: skip
+        context["rows"] = [
+            (
+                obj._meta.get_field(key).verbose_name,
+                getattr(obj, f"get_{key}_display", lambda k=key: getattr(obj, k))(),
+            )
+            for key in self.fields
+        ]
         context["may_change"] = (
             type(obj).objects.restrict(user, "change").filter(pk=obj.pk).exists()
         )

@@ -84,10 +84,14 @@ class CustomerFilterSet(ScopedFilterSet):
         # The archive has its own page: deleted customers stay out of the list unless asked.
         self.filters["status"].extra["empty_label"] = _("Any but deleted")
 
+    hide_deleted = True
+
     @property
     def qs(self) -> Any:
         queryset = super().qs
-        if not (self.form.is_valid() and self.form.cleaned_data.get("status")):
+        if self.hide_deleted and not (
+            self.form.is_valid() and self.form.cleaned_data.get("status")
+        ):
             queryset = queryset.exclude(status=Customer.Status.DELETED)
         return queryset
 
@@ -108,6 +112,12 @@ class CustomerFilterSet(ScopedFilterSet):
         self, queryset: QuerySet[Customer], name: str, value: Operator
     ) -> QuerySet[Customer]:
         return queryset.filter(operator__path__startswith=value.path)
+
+
+class ArchiveFilterSet(CustomerFilterSet):
+    """The deleted-customer archive: the same filters, deleted rows included."""
+
+    hide_deleted = False
 
 
 class ZoneFilterSet(ScopedFilterSet):

@@ -126,11 +126,32 @@ def _custom_field(definition: CustomField) -> forms.Field:
 
 
 def customer_initial(customer: Customer) -> dict[str, Any]:
-    initial = {key: getattr(customer, key) for key in (
-        "username", "name", "mobile", "email", "national_id", "address", "house", "road",
-        "zone", "service_model", "package", "billing_profile", "custom_price", "mac_address",
-        "static_ipv4", "static_ipv6", "expires_at", "manager", "sales_notes", "is_trial",
-        "trial_ends_at")}  # fmt: skip
+    initial = {
+        key: getattr(customer, key)
+        for key in (
+            "username",
+            "name",
+            "mobile",
+            "email",
+            "national_id",
+            "address",
+            "house",
+            "road",
+            "zone",
+            "service_model",
+            "package",
+            "billing_profile",
+            "custom_price",
+            "mac_address",
+            "static_ipv4",
+            "static_ipv6",
+            "expires_at",
+            "manager",
+            "sales_notes",
+            "is_trial",
+            "trial_ends_at",
+        )
+    }
     initial["parent_username"] = customer.parent.username if customer.parent else ""
     for key, value in customer.custom_fields.items():
         initial[f"cf_{key}"] = value

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import io
 import ipaddress
+import json
 import re
 import secrets
 import time
@@ -35,12 +36,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
+from psycopg import sql
 
 from ispbills.catalog.models import Package
-from ispbills.core import clock, events, exports, jobs
+from ispbills.core import audit, clock, events, exports, jobs
 from ispbills.core.access import access_of
 from ispbills.core.context import RequestInfo, current_request, request_info
 from ispbills.core.errors import DomainError, NotAllowedError
+from ispbills.core.fields import encrypt
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import BANGLA_DIGITS
@@ -242,6 +245,7 @@ _MON_D_Y = re.compile(r"^([A-Za-z]{3,9})\.? (\d{1,2}),? (\d{4})$")
 _CURRENCY = re.compile(r"৳|টাকা|\btk\b\.?|\btaka\b|\bbdt\b|/-|tk\.?$|^tk", re.IGNORECASE)
 _AMOUNT = re.compile(r"^-?(?:\d+|\d{1,3}(?:,\d{2,3})*,\d{3})(?:\.\d+)?$")
 _NOT_KEY = re.compile(r"[^0-9a-z\u0980-\u09ff]+")
+_NON_DIGITS = re.compile(r"\D+")
 _PHONE_SPLIT = re.compile(r"[/,;|&]|\bor\b", re.IGNORECASE)
 _TEXT_FIELDS = ("name", "address", "house", "road", "sales_notes")
 _MAX_LENGTHS: dict[str, int | None] = {
@@ -371,6 +375,8 @@ def _sheet(records: Iterable[tuple[int, list[Any]]], kind: str, encoding: str) -
 
 def _cell_text(value: Any) -> str:
     """A cell as text: numbers without a spurious .0, dates in ISO form."""
+    if type(value) is str:  # CSV cells: the common case first
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -444,11 +450,15 @@ class Catalog:
         self._by_key: dict[str, list[int]] = {}
         for item in self.items.values():
             self._by_key.setdefault(name_key(item.name), []).append(item.pk)
+        self._found: dict[str, Any] = {}
 
     def find(self, raw: Any) -> Any | None:
         """The one item with this name; None when there is none or more than one."""
-        found = self._by_key.get(name_key(raw), [])
-        return self.items[found[0]] if len(found) == 1 else None
+        text = _cell_text(raw)
+        if text not in self._found:  # a file repeats a handful of names many times
+            found = self._by_key.get(name_key(text), [])
+            self._found[text] = self.items[found[0]] if len(found) == 1 else None
+        return self._found[text]
 
     def get(self, pk: Any) -> Any | None:
         try:
@@ -610,15 +620,18 @@ def parse_service_model(value: Any) -> str:
 
 
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value.translate(BANGLA_DIGITS))
+    return _NON_DIGITS.sub("", value.translate(BANGLA_DIGITS))
 
 
 def mobile_problem(raw: str) -> str | None:
     """Say why a mobile cell is refused in the words an operator understands, if we can."""
-    parts = [part for part in _PHONE_SPLIT.split(raw) if _digits(part)]
-    if len(parts) > 1 or len(_digits(raw)) >= 20:
-        return _("%(v)r holds more than one number; keep one per customer.") % {"v": raw}
     digits = _digits(raw)
+    several = len(digits) >= 20 or (
+        _PHONE_SPLIT.search(raw) is not None
+        and sum(1 for part in _PHONE_SPLIT.split(raw) if _digits(part)) > 1
+    )
+    if several:
+        return _("%(v)r holds more than one number; keep one per customer.") % {"v": raw}
     local = digits[2:] if digits.startswith("880") else digits
     if len(local) == 10 and local.startswith("01"):
         return _("%(v)r is one digit short of a mobile number (11 digits, 013 to 019).") % {
@@ -721,8 +734,7 @@ def plan_import(
 ) -> Plan:
     """Normalise and check every row without touching the database."""
     columns = {name: index for index, name in enumerate(mapping) if name}
-    value_map = value_map or {}
-    unknown: dict[str, dict[str, Unknown]] = {"package": {}, "zone": {}}
+    resolve = _Resolver({"package": packages, "zone": zones}, value_map or {})
     statuses: Counter[tuple[str, str]] = Counter()
     claims = _Claims()
     whole_rows: dict[tuple[str, ...], int] = {}
@@ -750,22 +762,19 @@ def plan_import(
         raw = {
             name: cells[index] if index < len(cells) else None for name, index in columns.items()
         }
-        _normalise_row(row, raw, packages, zones, value_map, unknown, tz_name, day_first)
+        _normalise_row(row, raw, resolve, tz_name, day_first)
         if "status" in columns and row.values.get("status"):
             statuses[(_cell_text(raw["status"]).strip(), row.values["status"])] += 1
         claims.check(row)
     if progress is not None:
         progress(total, total)
-    return Plan(headers=sheet.headers, rows=results, unknown=unknown, statuses=statuses)
+    return Plan(headers=sheet.headers, rows=results, unknown=resolve.unknown, statuses=statuses)
 
 
 def _normalise_row(
     row: RowResult,
     raw: dict[str, Any],
-    packages: Catalog,
-    zones: Catalog,
-    value_map: ValueMap,
-    unknown: dict[str, dict[str, Unknown]],
+    resolve: "_Resolver",
     tz_name: str,
     day_first: bool,
 ) -> None:
@@ -808,9 +817,9 @@ def _normalise_row(
     for name in _TEXT_FIELDS:
         if values.get(name):
             values[name] = " ".join(values[name].split())
-    for kind, catalog in (("package", packages), ("zone", zones)):
+    for kind in ("package", "zone"):
         if kind in raw:
-            values[kind] = _resolve(kind, raw[kind], catalog, value_map, unknown, errors)
+            values[kind] = resolve(kind, raw[kind], errors)
     if "status" in raw:
         try:
             values["status"] = parse_status(raw["status"])
@@ -862,45 +871,63 @@ def _normalise_row(
     row.errors.update(errors.fields)
 
 
-def _resolve(
-    kind: str,
-    raw: Any,
-    catalog: Catalog,
-    value_map: ValueMap,
-    unknown: dict[str, dict[str, Unknown]],
-    errors: Any,
-) -> Any:
-    """The package or zone a cell names: the operator's mapping first, then the catalog."""
-    text = _cell_text(raw).strip()
-    if not text:
-        return None
-    key = name_key(text)
-    choice = value_map.get(kind, {}).get(key)
-    if choice == REFUSE:
-        errors.add(
-            kind, _("%(v)r: rows with this value are refused by your mapping.") % {"v": text}
-        )
-        return None
-    if choice:
-        item = catalog.get(choice)
-        if item is None:
-            errors.add(
-                kind,
-                _("The %(kind)s chosen for %(v)r is not available.") % {"kind": kind, "v": text},
+class _Resolver:
+    """The package or zone a cell names (the operator's mapping first), worked out once per
+    spelling; counts the rows of every name that still needs mapping."""
+
+    def __init__(self, catalogs: dict[str, Catalog], value_map: ValueMap) -> None:
+        self.catalogs = catalogs
+        self.value_map = value_map
+        self.unknown: dict[str, dict[str, Unknown]] = {kind: {} for kind in catalogs}
+        self._seen: dict[tuple[str, str], tuple[Any, str, str]] = {}
+
+    def __call__(self, kind: str, raw: Any, errors: Any) -> Any:
+        text = _cell_text(raw).strip()
+        if not text:
+            return None
+        found = self._seen.get((kind, text))
+        if found is None:
+            found = self._seen[(kind, text)] = self._look_up(kind, text)
+        item, error, unknown_key = found
+        if error:
+            errors.add(kind, error)
+        if unknown_key:
+            entry = self.unknown[kind].setdefault(unknown_key, Unknown(key=unknown_key))
+            entry.rows += 1
+            if text not in entry.spellings:
+                entry.spellings.append(text)
+        return item
+
+    def _look_up(self, kind: str, text: str) -> tuple[Any, str, str]:
+        key = name_key(text)
+        choice = self.value_map.get(kind, {}).get(key)
+        if choice == REFUSE:
+            return (
+                None,
+                _("%(v)r: rows with this value are refused by your mapping.") % {"v": text},
+                "",
             )
-        return item
-    item = catalog.find(text)
-    if item is not None:
-        return item
-    entry = unknown[kind].setdefault(key, Unknown(key=key))
-    entry.rows += 1
-    if text not in entry.spellings:
-        entry.spellings.append(text)
-    errors.add(
-        kind,
-        _("%(v)r matches no %(kind)s; map it to one or refuse it.") % {"v": text, "kind": kind},
-    )
-    return None
+        if choice:
+            item = self.catalogs[kind].get(choice)
+            if item is None:
+                return (
+                    None,
+                    _("The %(kind)s chosen for %(v)r is not available.")
+                    % {
+                        "kind": kind,
+                        "v": text,
+                    },
+                    "",
+                )
+            return item, "", ""
+        item = self.catalogs[kind].find(text)
+        if item is not None:
+            return item, "", ""
+        message = _("%(v)r matches no %(kind)s; map it to one or refuse it.") % {
+            "v": text,
+            "kind": kind,
+        }
+        return None, message, key
 
 
 def _check_required(values: dict[str, Any], errors: Any) -> None:
@@ -1006,6 +1033,52 @@ def check_existing(plan: Plan, *, actor: Any, tenant_id: int) -> None:
         row.add(key, _("Already used by %(who)s%(note)s.") % {"who": who, "note": note})
 
 
+def copy_insert(model: Any, records: list[dict[str, Any]]) -> list[int]:
+    """Insert rows with COPY, several times faster than INSERT at this size; returns the ids.
+
+    Ids are drawn from the table's sequence first so other rows can point at them. Records
+    give database-ready values by attribute name (``zone_id``); every other column gets the
+    field's default, and auto_now columns the current time.
+    """
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    now = clock.now()
+    defaults: dict[str, Any] = {}
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults[f.attname] = now
+        else:
+            defaults[f.attname] = f.get_db_prep_save(f.get_default(), connection)
+    names = [f.attname for f in fields]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(meta.db_table),
+        sql.SQL(", ").join(
+            sql.Identifier(c) for c in [meta.pk.column, *[f.column for f in fields]]
+        ),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(records)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(statement) as copy:
+            for pk, record in zip(ids, records, strict=True):
+                copy.write_row([pk, *[record.get(name, defaults.get(name)) for name in names]])
+    return ids
+
+
+def _audit_changes(values: dict[str, Any], run_id: int | None) -> str:
+    """``{field: [None, value]}`` as register_customer logs it, secrets masked, as JSON."""
+    changes: dict[str, Any] = {
+        key: ["•••", "•••"] if key in services.SECRET_FIELDS else [None, audit._plain(value)]
+        for key, value in values.items()
+        if value not in (None, "")
+    }
+    changes["import_run"] = [None, run_id]
+    return json.dumps(changes, ensure_ascii=False)
+
+
 def _write(
     rows: list[RowResult],
     *,
@@ -1019,46 +1092,45 @@ def _write(
     info = request_info()
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     actor_label = actor_obj.get_username() if actor_obj else "system"
+    base = {
+        "tenant_id": operator.tenant_id,
+        "operator_id": operator.pk,
+        "status": Customer.Status.ACTIVE,
+        "status_changed_at": now,
+    }
     written = 0
     for batch in _chunks(rows, BATCH):
-        customers = [
-            Customer(
-                tenant_id=operator.tenant_id,
-                operator=operator,
-                status_changed_at=now,
-                **row.values,
-            )
-            for row in batch
-        ]
-        Customer.objects.bulk_create(customers)
+        records = []
+        for row in batch:
+            record = {**base, **row.values}
+            record["zone_id"] = getattr(record.pop("zone", None), "pk", None)
+            record["package_id"] = getattr(record.pop("package", None), "pk", None)
+            if record.get("service_password"):
+                record["service_password"] = encrypt(record["service_password"])
+            records.append(record)
+        ids = copy_insert(Customer, records)
         audit_rows = []
-        for row, customer in zip(batch, customers, strict=True):
-            row.customer_id = customer.pk
-            changes: dict[str, Any] = {
-                **services._audit_changes({}, row.values),
-                "import_run": [None, run_id],
-            }
+        for row, pk in zip(batch, ids, strict=True):
+            row.customer_id = pk
             audit_rows.append(
-                AuditEvent(
-                    tenant_id=operator.tenant_id,
-                    operator_id=operator.pk,
-                    actor=actor_obj,
-                    actor_label=actor_label,
-                    verb="customer.created",
-                    object_type="customers.customer",
-                    object_id=str(customer.pk),
-                    object_label=str(customer)[:200],
-                    changes=changes,
-                    ip=info.ip,
-                    user_agent=info.user_agent[:300],
-                    at=now,
-                )
+                {
+                    "tenant_id": operator.tenant_id,
+                    "operator_id": operator.pk,
+                    "actor_id": getattr(actor_obj, "pk", None),
+                    "actor_label": actor_label,
+                    "verb": "customer.created",
+                    "object_type": "customers.customer",
+                    "object_id": str(pk),
+                    "object_label": f"{row.values['username']} · {row.values['name']}"[:200],
+                    "changes": _audit_changes(row.values, run_id),
+                    "ip": info.ip,
+                    "user_agent": info.user_agent[:300],
+                    "at": now,
+                }
             )
-        AuditEvent.objects.bulk_create(audit_rows)
+        copy_insert(AuditEvent, audit_rows)
         # One event per batch: subscribers (RADIUS, notifications) work set-based too.
-        events.emit(
-            "customers.imported", customer_ids=[c.pk for c in customers], import_run_id=run_id
-        )
+        events.emit("customers.imported", customer_ids=ids, import_run_id=run_id)
         written += len(batch)
         progress(written, len(rows))
     return written

@@ -254,22 +254,12 @@ def _check_duplicates(
     if customer is not None:
         others = others.exclude(pk=customer.pk)
     live = others.exclude(status=Status.DELETED)
-    checks = [
-        ("username", others.filter(username__iexact=values.get("username") or "\0")),
-        ("mac_address", live.filter(mac_address=values.get("mac_address") or "\0")),
-        (
-            "static_ipv4",
-            live.filter(static_ipv4=values.get("static_ipv4"))
-            if values.get("static_ipv4")
-            else None,
-        ),
-        (
-            "static_ipv6",
-            live.filter(static_ipv6=values.get("static_ipv6"))
-            if values.get("static_ipv6")
-            else None,
-        ),
-    ]
+    checks: list[tuple[str, Any]] = []
+    if values.get("username"):
+        checks.append(("username", others.filter(username__iexact=values["username"])))
+    for key in ("mac_address", "static_ipv4", "static_ipv6"):
+        if values.get(key):
+            checks.append((key, live.filter(**{key: values[key]})))
     mobile = values.get("mobile")
     if mobile:
         family = Q()
@@ -287,8 +277,6 @@ def _check_duplicates(
             )
         )
     for field, clash_query in checks:
-        if field not in values or clash_query is None:
-            continue
         clash = clash_query.first()
         if clash is not None:
             note = _(" (deleted; restore it instead)") if clash.status == Status.DELETED else ""

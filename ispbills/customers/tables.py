@@ -13,10 +13,13 @@ STATUS = "customers/partials/status_badge.html"
 
 
 class CustomerTable(tables.Table):
-    select = tables.CheckBoxColumn(accessor="pk", attrs={
-        "th__input": {"data-select-all": "customers", "aria-label": _("Select all")},
-        "td__input": {"name": "ids", "form": "bulk-form", "aria-label": _("Select")},
-    })  # fmt: skip
+    select = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th__input": {"data-select-all": "customers", "aria-label": _("Select all")},
+            "td__input": {"name": "ids", "form": "bulk-form", "aria-label": _("Select")},
+        },
+    )
     username = tables.Column(linkify=True, verbose_name=_("Username"))
     name = tables.Column(verbose_name=_("Name"))
     mobile = tables.Column(verbose_name=_("Mobile"))

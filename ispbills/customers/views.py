@@ -24,7 +24,7 @@ from ispbills.core.views import (
 )
 from ispbills.customers import services
 from ispbills.customers.exports import CUSTOMER_EXPORT
-from ispbills.customers.filtersets import CustomerFilterSet, ZoneFilterSet
+from ispbills.customers.filtersets import ArchiveFilterSet, CustomerFilterSet, ZoneFilterSet
 from ispbills.customers.forms import (
     BulkUpdateForm,
     CustomerForm,
@@ -74,6 +74,7 @@ class ArchiveListView(CustomerListView):
     """Deleted customers, searchable and restorable."""
 
     title = gettext_lazy("Deleted customers")
+    filterset_class = ArchiveFilterSet
     add_url_name = ""
     template_name = "web/object_list.html"
 
