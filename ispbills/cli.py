@@ -81,7 +81,9 @@ def run(argv: Sequence[str]) -> int:
     def stop(*_args: object) -> None:
         raise KeyboardInterrupt
 
+    # Both, explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         if server:
             print(f"Starting the embedded PostgreSQL in {server.pgdata} …", flush=True)
