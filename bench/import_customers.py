@@ -172,6 +172,7 @@ def run(rows: int, keep: bool) -> int:
                     raise Rollback
         except Rollback:
             pass
+    print("phases (s):", ", ".join(f"{k} {v}" for k, v in result["timings"].items()))
     print(
         f"imported {result['imported']:,} of {result['rows']:,} rows "
         f"({result['refused']:,} refused) in {seconds:.1f} s: {rows / seconds:,.0f} rows/s"

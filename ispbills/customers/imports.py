@@ -17,6 +17,7 @@ import hashlib
 import io
 import ipaddress
 import json
+import operator as ops
 import re
 import secrets
 import time
@@ -31,7 +32,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import TextChoices
-from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -977,39 +977,40 @@ def _chunks(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence
         yield items[start : start + size]
 
 
+# What an existing customer must not share with a new one: (matched value, condition).
+_EXISTING = {
+    "username": ("lower(username)", "lower(username) = ANY(%s)"),
+    "mobile": ("mobile", "mobile = ANY(%s) AND status <> 'deleted'"),
+    "mac_address": ("mac_address", "mac_address = ANY(%s) AND status <> 'deleted'"),
+    "static_ipv4": ("host(static_ipv4)", "static_ipv4 = ANY(%s::inet[]) AND status <> 'deleted'"),
+    "static_ipv6": ("host(static_ipv6)", "static_ipv6 = ANY(%s::inet[]) AND status <> 'deleted'"),
+}
+
+
 def check_existing(plan: Plan, *, actor: Any, tenant_id: int) -> None:
     """Refuse rows whose username, mobile, MAC or IP an existing customer holds (set-based)."""
-    customers = Customer.objects.filter(tenant_id=tenant_id)
-    live = customers.exclude(status=Customer.Status.DELETED)
-    wanted: dict[str, dict[Any, list[RowResult]]] = {
-        "username": {},
-        "mobile": {},
-        "mac_address": {},
-        "static_ipv4": {},
-        "static_ipv6": {},
-    }
+    wanted: dict[str, dict[Any, list[RowResult]]] = {key: {} for key in _EXISTING}
     for row in plan.rows:
         for key, index in wanted.items():
             value = row.values.get(key)
             if value:
                 index.setdefault(value.lower() if key == "username" else value, []).append(row)
     clashes: list[tuple[str, RowResult, dict[str, Any]]] = []
-    columns = ("pk", "username", "name", "status")
-    for key, index in wanted.items():
-        values = list(index)
-        for chunk in _chunks(values):
-            if key == "username":
-                found = (
-                    customers.annotate(lower_username=Lower("username"))
-                    .filter(lower_username__in=chunk)
-                    .values("lower_username", *columns)
-                )
-                lookup = "lower_username"
-            else:
-                found = live.filter(**{f"{key}__in": chunk}).values(key, *columns)
-                lookup = key
-            for clash in found:
-                for row in index.get(str(clash[lookup]), []):
+    with connection.cursor() as cursor:
+        for key, index in wanted.items():
+            if not index:
+                continue
+            # One query per kind with an array parameter; IN lists of 100,000 values are slow
+            # to build and exceed the protocol's parameter limit.
+            match, condition = _EXISTING[key]
+            cursor.execute(
+                f"SELECT {match}, id, username, name, status FROM {Customer._meta.db_table} "
+                f"WHERE tenant_id = %s AND {condition}",
+                [tenant_id, list(index)],
+            )
+            for value, pk, username, name, status in cursor.fetchall():
+                clash = {"pk": pk, "username": username, "name": name, "status": status}
+                for row in index.get(value, []):
                     clashes.append((key, row, clash))
     if not clashes:
         return
@@ -1049,7 +1050,7 @@ def copy_insert(model: Any, records: list[dict[str, Any]]) -> list[int]:
             defaults[f.attname] = now
         else:
             defaults[f.attname] = f.get_db_prep_save(f.get_default(), connection)
-    names = [f.attname for f in fields]
+    row_of = ops.itemgetter(*[f.attname for f in fields])
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table),
         sql.SQL(", ").join(
@@ -1064,14 +1065,16 @@ def copy_insert(model: Any, records: list[dict[str, Any]]) -> list[int]:
         ids = [row[0] for row in cursor.fetchall()]
         with cursor.cursor.copy(statement) as copy:
             for pk, record in zip(ids, records, strict=True):
-                copy.write_row([pk, *[record.get(name, defaults.get(name)) for name in names]])
+                copy.write_row((pk, *row_of({**defaults, **record})))
     return ids
 
 
 def _audit_changes(values: dict[str, Any], run_id: int | None) -> str:
     """``{field: [None, value]}`` as register_customer logs it, secrets masked, as JSON."""
     changes: dict[str, Any] = {
-        key: ["•••", "•••"] if key in services.SECRET_FIELDS else [None, audit._plain(value)]
+        key: ["•••", "•••"]
+        if key in services.SECRET_FIELDS
+        else [None, value if type(value) is str else audit._plain(value)]
         for key, value in values.items()
         if value not in (None, "")
     }
@@ -1258,6 +1261,11 @@ def run_import(
     Balances are never written (money services own them); the report keeps their values.
     """
     started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(phase: str) -> None:
+        timings[phase] = round(time.monotonic() - started - sum(timings.values()), 2)
+
     services._require(actor, "customers.add", operator)
     if not operator.is_active:
         raise DomainError(_("This operator is disabled."))
@@ -1272,6 +1280,7 @@ def run_import(
     problems = check_mapping(mapping, len(sheet.headers))
     if problems:
         raise DomainError(_("The column mapping cannot be used."), fields=problems)
+    lap("read")
     packages, zones = usable_packages(actor, operator), usable_zones(actor, operator)
     for kind, catalog in (("package", packages), ("zone", zones)):
         for choice in (value_map or {}).get(kind, {}).values():
@@ -1290,6 +1299,7 @@ def run_import(
         day_first=day_first,
         progress=phases.report("check", _("Checking row %(n)s of %(t)s")),
     )
+    lap("check")
     written = 0
     with transaction.atomic():
         if not dry_run:
@@ -1298,6 +1308,7 @@ def run_import(
                     "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, operator.tenant_id]
                 )
         check_existing(plan, actor=actor, tenant_id=operator.tenant_id)
+        lap("existing")
         good = plan.good
         refused = len(plan.rows) - len(good)
         may_write = mode == Mode.SKIP_BAD_ROWS or refused == 0
@@ -1309,15 +1320,18 @@ def run_import(
                 run_id=progress.run_id if progress else None,
                 progress=phases.report("write", _("Writing customer %(n)s of %(t)s")),
             )
+    lap("write")
     if dry_run:
         outcome = _("would be imported") if may_write else _("not imported (all or nothing)")
     else:
         outcome = _("imported") if may_write else _("not imported (all or nothing)")
     summary = _summary(plan, mode=mode, dry_run=dry_run, written=written, sheet=sheet)
-    summary["seconds"] = round(time.monotonic() - started, 2)
     if progress is not None:
         write_report(report_path(progress.run_id), plan, mapping, outcome)
         summary["file"] = report_path(progress.run_id).name
+    lap("report")
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    summary["timings"] = timings
     if not dry_run and written and not isinstance(upload, Path):
         path.unlink(missing_ok=True)
     summary["message"] = _message(summary)
