@@ -43,8 +43,10 @@ def write_csv(path: Path, rows: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["Username", "Password", "Name", "Mobile", "Email", "Zone", "Package", "Status"]
-            + ["Expiry", "MAC", "Static IP", "Balance", "NID", "Address"]
+            [
+                *("Username", "Password", "Name", "Mobile", "Email", "Zone", "Package"),
+                *("Status", "Expiry", "MAC", "Static IP", "Balance", "NID", "Address"),
+            ]
         )
         for n in range(rows):
             mobile = f"01{3 + n % 7}{n:08d}"
@@ -78,6 +80,12 @@ def write_csv(path: Path, rows: int) -> None:
             )
 
 
+def vacuum(connection: object) -> None:
+    """Reclaim the rows earlier rolled-back runs left behind, so each run starts alike."""
+    with connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("VACUUM customers_customer, core_auditevent")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -104,7 +112,7 @@ def run(rows: int, keep: bool) -> int:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from ispbills.catalog.services import save_package
     from ispbills.core.jobs import Progress
@@ -115,6 +123,7 @@ def run(rows: int, keep: bool) -> int:
     from ispbills.tenancy.roles import Role
 
     call_command("migrate", verbosity=0)
+    vacuum(connection)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "customers.csv"
         started = time.perf_counter()
@@ -155,7 +164,7 @@ def run(rows: int, keep: bool) -> int:
                 sheet = imports.read_sheet(path)
                 mapping = imports.suggest_mapping(sheet.headers)
                 del sheet
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 result = imports.run_import(
                     actor=admin,
                     operator=root,
@@ -166,12 +175,18 @@ def run(rows: int, keep: bool) -> int:
                     dry_run=False,
                     progress=Progress(run_row.pk),
                 )
+                # Foreign keys are checked at commit (deferred); run those checks now so the
+                # figure includes them even when the run is rolled back.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 seconds = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started
                 imports.report_path(run_row.pk).unlink(missing_ok=True)
                 if not keep:
                     raise Rollback
         except Rollback:
-            pass
+            vacuum(connection)
+    print(f"python cpu: {cpu:.1f} s (the rest is the database and waiting for a core)")
     print("phases (s):", ", ".join(f"{k} {v}" for k, v in result["timings"].items()))
     print(
         f"imported {result['imported']:,} of {result['rows']:,} rows "

@@ -49,8 +49,9 @@ class PackageForm(ScopedForm):
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
-    def __init__(self, *args: Any, package: Package | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        package = self.instance
         if package is not None:
             del self.fields["operator"], self.fields["parent"]
             if package.parent_id is not None:
@@ -102,9 +103,9 @@ class BillingProfileForm(ScopedForm):
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
-    def __init__(self, *args: Any, profile: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if profile is not None:
+        if self.instance is not None:
             del self.fields["operator"]
 
 
@@ -117,7 +118,7 @@ class VatProfileForm(ScopedForm):
     inclusive = forms.BooleanField(label=_("Included in prices"), required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
-    def __init__(self, *args: Any, profile: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if profile is not None:
+        if self.instance is not None:
             del self.fields["operator"]

@@ -122,11 +122,6 @@ class PackageEditView(ServiceFormView):
     title = _("Edit package")
     success_message = _("Package %(object)s saved.")
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["package"] = self.object
-        return kwargs
-
     def get_initial(self) -> dict[str, Any]:
         return {key: getattr(self.object, key) for key in services.PACKAGE_FIELDS}
 
@@ -177,11 +172,6 @@ class BillingProfileEditView(ServiceFormView):
     title = _("Edit billing profile")
     success_message = _("Billing profile %(object)s saved.")
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["profile"] = self.object
-        return kwargs
-
     def get_initial(self) -> dict[str, Any]:
         return {key: getattr(self.object, key) for key in PROFILE_FIELDS}
 
@@ -230,11 +220,6 @@ class VatProfileEditView(ServiceFormView):
     action = "change"
     title = _("Edit VAT profile")
     success_message = _("VAT profile %(object)s saved.")
-
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["profile"] = self.object
-        return kwargs
 
     def get_initial(self) -> dict[str, Any]:
         return {

@@ -16,11 +16,13 @@ def narrow_choices(fields: dict[str, Any], user: Any) -> None:
 
 
 class ScopedForm(forms.Form):
-    """A form that takes ``user`` and narrows every model choice to that user's reach."""
+    """A form that takes ``user`` and narrows every model choice to that user's reach;
+    edit forms also get the ``instance`` being changed."""
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, instance: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.instance = instance
         narrow_choices(self.fields, user)
 
 

@@ -168,6 +168,7 @@ class ServiceFormView(ScopedViewMixin, FormView):
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.request.user
+        kwargs["instance"] = self.object
         kwargs.update(self.form_kwargs)
         return kwargs
 

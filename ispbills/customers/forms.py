@@ -68,9 +68,9 @@ class CustomerForm(ScopedForm):
     is_trial = forms.BooleanField(label=_("Trial account"), required=False)
     trial_ends_at = forms.DateTimeField(label=_("Trial ends"), required=False, widget=LOCAL_TIME)
 
-    def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.customer = customer
+        customer = self.instance
         manager: Any = self.fields["manager"]
         manager.queryset = visible_managers(self.user)
         if customer is not None:
@@ -101,7 +101,7 @@ class CustomerForm(ScopedForm):
         data["custom_fields"] = {
             key: _plain(value) for key, value in custom.items() if value not in (None, "")
         }
-        if self.customer is not None and not data.get("service_password"):
+        if self.instance is not None and not data.get("service_password"):
             data.pop("service_password", None)
         for key in ("static_ipv4", "static_ipv6"):
             data[key] = data.get(key) or None
@@ -226,8 +226,9 @@ class ZoneForm(ScopedForm):
     kind = forms.ChoiceField(choices=Zone.Kind.choices, label=_("Kind"))
     parent = forms.ModelChoiceField(queryset=Zone.objects.all(), label=_("Inside"), required=False)
 
-    def __init__(self, *args: Any, zone: Zone | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        zone = self.instance
         if zone is not None:
             del self.fields["operator"]
             parent: Any = self.fields["parent"]

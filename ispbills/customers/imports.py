@@ -2,7 +2,7 @@
 
 Reading and normalising are pure functions (``read_sheet``, ``suggest_mapping``,
 ``plan_import``). ``run_import`` adds the set-based checks against the database (one query
-per kind of value, never one per row) and writes the good rows with ``bulk_create`` inside one
+per kind of value, never one per row) and writes the good rows in batches with COPY inside one
 transaction, so an import is never half-written. Every run, dry or real, writes a report with
 one line per source row: the original cells, what happened, the reasons and notes.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import TextChoices
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -363,6 +363,8 @@ def _sheet(records: Iterable[tuple[int, list[Any]]], kind: str, encoding: str) -
                 header or _("Column %(n)s") % {"n": i} for i, header in enumerate(headers, 1)
             ]
             continue
+        if len(cells) < len(headers):  # short rows: the missing cells are empty
+            cells = [*cells, *([""] * (len(headers) - len(cells)))]
         rows.append(cells)
         numbers.append(number)
     if headers is None:
@@ -735,6 +737,11 @@ def plan_import(
     """Normalise and check every row without touching the database."""
     columns = {name: index for index, name in enumerate(mapping) if name}
     resolve = _Resolver({"package": packages, "zone": zones}, value_map or {})
+    normalise = _Normaliser(resolve, tz_name, day_first)
+    strip = str.strip
+    plain_text = sheet.kind == "csv"  # every CSV cell is already a str
+    column_items = list(columns.items())
+    empty_row, repeated_row = _("Empty row."), _("Same as row %(row)s (the whole row is repeated).")
     statuses: Counter[tuple[str, str]] = Counter()
     claims = _Claims()
     whole_rows: dict[tuple[str, ...], int] = {}
@@ -746,23 +753,24 @@ def plan_import(
             progress(position, total)
         row = RowResult(number=number, cells=cells)
         results.append(row)
-        texts = tuple(_cell_text(cell).strip() for cell in cells)
+        if plain_text:
+            texts = tuple(map(strip, cells))
+        else:
+            texts = tuple(_cell_text(cell).strip() for cell in cells)
         if not any(texts):
-            row.add("row", _("Empty row."))
+            row.add("row", empty_row)
             continue
         first = whole_rows.setdefault(texts, number)
         if first != number:
-            row.add("row", _("Same as row %(row)s (the whole row is repeated).") % {"row": first})
+            row.add("row", repeated_row % {"row": first})
             continue
         if any(texts[width:]):
             row.add(
                 "row",
                 _("More cells than header columns (a comma in a value without quotes?)."),
             )
-        raw = {
-            name: cells[index] if index < len(cells) else None for name, index in columns.items()
-        }
-        _normalise_row(row, raw, resolve, tz_name, day_first)
+        raw = {name: cells[index] for name, index in column_items}
+        normalise(row, raw)
         if "status" in columns and row.values.get("status"):
             statuses[(_cell_text(raw["status"]).strip(), row.values["status"])] += 1
         claims.check(row)
@@ -771,104 +779,138 @@ def plan_import(
     return Plan(headers=sheet.headers, rows=results, unknown=resolve.unknown, statuses=statuses)
 
 
-def _normalise_row(
-    row: RowResult,
-    raw: dict[str, Any],
-    resolve: "_Resolver",
-    tz_name: str,
-    day_first: bool,
-) -> None:
-    errors = services._Errors()
-    data: dict[str, Any] = {}
-    for name in (
-        "username",
-        "service_password",
-        "name",
-        "email",
-        "national_id",
-        "address",
-        "house",
-        "road",
-        "mac_address",
-        "static_ipv4",
-        "static_ipv6",
-        "sales_notes",
-    ):
-        if name in raw:
-            data[name] = _cell_text(raw[name])
-    if "mobile" in raw:
-        mobile = raw["mobile"]
-        if isinstance(mobile, (int, float)) and not isinstance(mobile, bool):
-            # Excel drops the leading zero of numbers typed into number cells.
-            mobile = _cell_text(mobile)
-            mobile = "0" + mobile if len(mobile) == 10 and mobile.startswith("1") else mobile
-        mobile = _cell_text(mobile).strip()
-        problem = mobile_problem(mobile) if mobile else None
-        if problem:
-            errors.add("mobile", problem)
+_PLAIN_FIELDS = (
+    "username",
+    "service_password",
+    "name",
+    "email",
+    "national_id",
+    "address",
+    "house",
+    "road",
+    "mac_address",
+    "static_ipv4",
+    "static_ipv6",
+    "sales_notes",
+)
+
+
+class _Normaliser:
+    """Turns one row's cells into customer values and errors. Values that repeat down a file
+    (status words, dates, package names) are read once; messages are translated once."""
+
+    def __init__(self, resolve: "_Resolver", tz_name: str, day_first: bool) -> None:
+        self.resolve = resolve
+        self.tz_name = tz_name
+        self.day_first = day_first
+        self.labels = {str(status.value): str(status.label) for status in Customer.Status}
+        self.balance_note = str(BALANCE_NOTE)
+        self.balance_text = _("Balance %(v)s %(note)s.")
+        self.statuses: dict[str, tuple[str, str, str]] = {}
+        self.expiries: dict[Any, tuple[dt.datetime | None, str]] = {}
+
+    def __call__(self, row: RowResult, raw: dict[str, Any]) -> None:
+        errors = services._Errors()
+        data = {name: _cell_text(raw[name]) for name in _PLAIN_FIELDS if name in raw}
+        if "mobile" in raw:
+            mobile = raw["mobile"]
+            if isinstance(mobile, (int, float)) and not isinstance(mobile, bool):
+                # Excel drops the leading zero of numbers typed into number cells.
+                mobile = _cell_text(mobile)
+                mobile = "0" + mobile if len(mobile) == 10 and mobile.startswith("1") else mobile
+            mobile = _cell_text(mobile).strip()
+            problem = mobile_problem(mobile) if mobile else None
+            if problem:
+                errors.add("mobile", problem)
+            else:
+                data["mobile"] = mobile
+        if "national_id" in data:
+            nid = data["national_id"].translate(BANGLA_DIGITS).strip()
+            data["national_id"] = re.sub(r"[\s-]", "", nid) if _digits(nid) else nid
+        values = services._clean_values(data, errors)
+        if values.get("static_ipv6"):  # the database keeps the canonical form; compare in it
+            values["static_ipv6"] = ipaddress.IPv6Address(values["static_ipv6"]).compressed
+        for name in _TEXT_FIELDS:
+            if values.get(name):
+                values[name] = " ".join(values[name].split())
+        for kind in ("package", "zone"):
+            if kind in raw:
+                values[kind] = self.resolve(kind, raw[kind], errors)
+        if "status" in raw:
+            status, error, note = self.status(raw["status"])
+            if error:
+                errors.add("status", error)
+            else:
+                values["status"] = status
+            if note:
+                row.notes.append(note)
+        if not _blank(raw.get("expires_at")):
+            expires, error = self.expiry(raw["expires_at"])
+            if error:
+                errors.add("expires_at", error)
+            else:
+                values["expires_at"] = expires
+        package = values.get("package")
+        if not _blank(raw.get("service_model")):
+            try:
+                values["service_model"] = parse_service_model(raw["service_model"])
+            except CellError as exc:
+                errors.add("service_model", str(exc))
         else:
-            data["mobile"] = mobile
-    if "national_id" in data:
-        nid = data["national_id"].translate(BANGLA_DIGITS).strip()
-        data["national_id"] = re.sub(r"[\s-]", "", nid) if _digits(nid) else nid
-    values = services._clean_values(data, errors)
-    if values.get("static_ipv6"):  # the database keeps the canonical form; compare in it
-        values["static_ipv6"] = ipaddress.IPv6Address(values["static_ipv6"]).compressed
-    for name in _TEXT_FIELDS:
-        if values.get(name):
-            values[name] = " ".join(values[name].split())
-    for kind in ("package", "zone"):
-        if kind in raw:
-            values[kind] = resolve(kind, raw[kind], errors)
-    if "status" in raw:
+            values["service_model"] = (
+                package.service_model if package is not None else Customer.ServiceModel.PPPOE
+            )
+        if not _blank(raw.get("balance")):
+            self.balance(row, raw["balance"])
+        _check_required(values, errors)
+        for name, limit in _MAX_LENGTHS.items():
+            value = values.get(name)
+            if limit and isinstance(value, str) and len(value) > limit:
+                errors.add(name, _("Longer than %(n)s characters.") % {"n": limit})
+        row.values = values
+        row.errors.update(errors.fields)
+
+    def status(self, raw: Any) -> tuple[str, str, str]:
+        """(status, error, note) for a status cell."""
+        source = _cell_text(raw).strip()
+        if source not in self.statuses:
+            try:
+                status = parse_status(source)
+            except CellError as exc:
+                self.statuses[source] = ("", str(exc), "")
+            else:
+                label = self.labels[status]
+                if not source:
+                    note = _("No status given: %(s)s.") % {"s": label}
+                elif source.lower() != status:
+                    note = _("Status %(v)r read as %(s)s.") % {"v": source, "s": label}
+                else:
+                    note = ""
+                self.statuses[source] = (status, "", note)
+        return self.statuses[source]
+
+    def expiry(self, raw: Any) -> tuple[dt.datetime | None, str]:
+        """(moment, error) for an expiry cell."""
+        if raw not in self.expiries:
+            try:
+                day, moment = parse_date(raw, day_first=self.day_first)
+            except CellError as exc:
+                self.expiries[raw] = (None, str(exc))
+            else:
+                self.expiries[raw] = (expiry_moment(day, moment, self.tz_name), "")
+        return self.expiries[raw]
+
+    def balance(self, row: RowResult, raw: Any) -> None:
         try:
-            values["status"] = parse_status(raw["status"])
-        except CellError as exc:
-            errors.add("status", str(exc))
-        else:
-            source = _cell_text(raw["status"]).strip()
-            label = Customer.Status(values["status"]).label
-            if not source:
-                row.notes.append(_("No status given: %(s)s.") % {"s": label})
-            elif source.lower() != values["status"]:
-                row.notes.append(_("Status %(v)r read as %(s)s.") % {"v": source, "s": label})
-    if not _blank(raw.get("expires_at")):
-        try:
-            day, moment = parse_date(raw["expires_at"], day_first=day_first)
-        except CellError as exc:
-            errors.add("expires_at", str(exc))
-        else:
-            values["expires_at"] = expiry_moment(day, moment, tz_name)
-    package = values.get("package")
-    if not _blank(raw.get("service_model")):
-        try:
-            values["service_model"] = parse_service_model(raw["service_model"])
-        except CellError as exc:
-            errors.add("service_model", str(exc))
-    else:
-        values["service_model"] = (
-            package.service_model if package is not None else Customer.ServiceModel.PPPOE
-        )
-    if not _blank(raw.get("balance")):
-        try:
-            row.balance = parse_money(raw["balance"])
+            row.balance = parse_money(raw)
         except MoneyError:
             row.notes.append(
                 _("Balance %(v)r could not be read; balances are %(note)s.")
-                % {"v": _cell_text(raw["balance"]), "note": BALANCE_NOTE}
+                % {"v": _cell_text(raw), "note": self.balance_note}
             )
         else:
             if row.balance:
-                row.notes.append(
-                    _("Balance %(v)s %(note)s.") % {"v": row.balance, "note": BALANCE_NOTE}
-                )
-    _check_required(values, errors)
-    for name, limit in _MAX_LENGTHS.items():
-        value = values.get(name)
-        if limit and isinstance(value, str) and len(value) > limit:
-            errors.add(name, _("Longer than %(n)s characters.") % {"n": limit})
-    row.values = values
-    row.errors.update(errors.fields)
+                row.notes.append(self.balance_text % {"v": row.balance, "note": self.balance_note})
 
 
 class _Resolver:
@@ -1218,12 +1260,19 @@ def purge_uploads(*, older_than_hours: int = 24) -> int:
 
 
 class _Phases:
-    """Maps the import's phases onto one progress bar: read, check, write."""
+    """Maps the import's phases onto one progress bar: read, check, write.
+
+    Inside the import's transaction an update on the job's own connection would stay
+    invisible until commit, so there the bar is moved over a second, autocommit connection.
+    """
 
     SHARES = {"read": (0, 5), "check": (5, 45), "write": (45, 98)}
+    INTERVAL = 0.5
 
     def __init__(self, progress: jobs.Progress | None) -> None:
         self.progress = progress
+        self._side: Any = None
+        self._last = 0.0
 
     def report(self, phase: str, message: str) -> Callable[[int, int], None]:
         low, high = self.SHARES[phase]
@@ -1232,11 +1281,32 @@ class _Phases:
             if self.progress is None:
                 return
             share = low + (high - low) * (done / total if total else 1)
-            self.progress.update(
-                int(share * 10), 1000, message % {"n": f"{done:,}", "t": f"{total:,}"}
-            )
+            text = message % {"n": f"{done:,}", "t": f"{total:,}"}
+            if not connection.in_atomic_block:
+                self.progress.update(int(share * 10), 1000, text)
+            elif time.monotonic() - self._last >= self.INTERVAL:
+                self._last = time.monotonic()
+                self._publish(min(99, int(share)), text)
 
         return update
+
+    def _publish(self, percent: int, message: str) -> None:
+        assert self.progress is not None
+        if self._side is None:
+            self._side = connections.create_connection(DEFAULT_DB_ALIAS)
+        table = JobRun._meta.db_table
+        with self._side.cursor() as cursor:
+            # SKIP LOCKED: never wait on a run row the import's own transaction holds.
+            cursor.execute(
+                f"UPDATE {table} SET percent = %s, message = %s WHERE id IN "
+                f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                [percent, message[:300], self.progress.run_id],
+            )
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
 
 def _resolve_upload(upload: str | Path) -> Path:
@@ -1301,25 +1371,27 @@ def run_import(
     )
     lap("check")
     written = 0
-    with transaction.atomic():
-        if not dry_run:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, operator.tenant_id]
+    try:
+        with transaction.atomic():
+            if not dry_run:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, operator.tenant_id]
+                    )
+            check_existing(plan, actor=actor, tenant_id=operator.tenant_id)
+            lap("existing")
+            good = plan.good
+            may_write = mode == Mode.SKIP_BAD_ROWS or len(good) == len(plan.rows)
+            if not dry_run and may_write and good:
+                written = _write(
+                    good,
+                    actor=actor,
+                    operator=operator,
+                    run_id=progress.run_id if progress else None,
+                    progress=phases.report("write", _("Writing customer %(n)s of %(t)s")),
                 )
-        check_existing(plan, actor=actor, tenant_id=operator.tenant_id)
-        lap("existing")
-        good = plan.good
-        refused = len(plan.rows) - len(good)
-        may_write = mode == Mode.SKIP_BAD_ROWS or refused == 0
-        if not dry_run and may_write and good:
-            written = _write(
-                good,
-                actor=actor,
-                operator=operator,
-                run_id=progress.run_id if progress else None,
-                progress=phases.report("write", _("Writing customer %(n)s of %(t)s")),
-            )
+    finally:
+        phases.close()
     lap("write")
     if dry_run:
         outcome = _("would be imported") if may_write else _("not imported (all or nothing)")

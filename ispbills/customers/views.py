@@ -145,11 +145,6 @@ class CustomerEditView(ServiceFormView):
     title = gettext_lazy("Edit customer")
     success_message = gettext_lazy("Customer %(object)s saved.")
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["customer"] = self.object
-        return kwargs
-
     def get_initial(self) -> dict[str, Any]:
         return customer_initial(self.object)
 
@@ -458,11 +453,6 @@ class ZoneEditView(ServiceFormView):
     action = "change"
     title = gettext_lazy("Edit zone")
     success_message = gettext_lazy("Zone %(object)s saved.")
-
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["zone"] = self.object
-        return kwargs
 
     def get_initial(self) -> dict[str, Any]:
         return {"name": self.object.name, "kind": self.object.kind, "parent": self.object.parent}

@@ -23,9 +23,9 @@ class OperatorForm(ScopedForm):
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(label=_("Address"), max_length=250, required=False)
 
-    def __init__(self, *args: Any, instance: Operator | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if instance is not None:
+        if self.instance is not None:
             del self.fields["parent"]
 
 

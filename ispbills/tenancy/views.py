@@ -81,11 +81,6 @@ class OperatorEditView(ServiceFormView):
     title = _("Edit operator")
     success_message = _("Operator %(object)s saved.")
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["instance"] = self.object
-        return kwargs
-
     def get_initial(self) -> dict[str, Any]:
         return {field: getattr(self.object, field) for field in services.OPERATOR_EDITABLE}
 

@@ -8,6 +8,7 @@ from django.db import connection
 from ispbills.catalog import services as catalog_services
 from ispbills.catalog.models import Package
 from ispbills.core.models import AuditEvent
+from ispbills.core.testing.cast import PASSWORD
 from ispbills.customers import services
 from ispbills.customers.models import Customer, CustomField, Zone
 from ispbills.tenancy import services as tenancy_services
@@ -161,6 +162,35 @@ def test_never_echoes_the_service_password_and_stores_it_encrypted(cast: Any, ap
     assert stored.startswith("fernet:")
     assert "s3cret-pass" not in stored
     assert "s3cret-pass" not in str(AuditEvent.objects.values_list("changes", flat=True))
+
+
+def test_registers_a_customer_sending_blank_optional_fields(cast: Any, api_for: Any) -> None:
+    home = package(cast.acme_root)
+
+    response = api_for(cast.alice).post(
+        CUSTOMERS,
+        {
+            "username": "rahim",
+            "name": "Rahim Uddin",
+            "mobile": "01711223344",
+            "service_password": "pw-123456",
+            "package": home.pk,
+            "mac_address": "",
+            "email": "",
+            "static_ipv4": None,
+            "zone": None,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["mac_address"], body["email"], body["static_ipv4"], body["zone"]) == (
+        "",
+        "",
+        None,
+        None,
+    )
 
 
 def test_reseller_registers_a_customer_under_his_sub_operator(cast: Any, api_for: Any) -> None:
@@ -554,6 +584,19 @@ def test_refuses_a_mac_address_of_another_live_customer(cast: Any, api_for: Any)
     assert audit_count() == before
 
 
+def test_clearing_a_mac_address_frees_it_for_another_customer(cast: Any, api_for: Any) -> None:
+    first = customer(cast.acme_root, "first", "01711000001", mac_address="CB:19:71:17:44:94")
+    second = customer(cast.acme_root, "second", "01711000002")
+    api = api_for(cast.alice)
+
+    cleared = api.patch(url(first), {"mac_address": ""}, format="json")
+    taken = api.patch(url(second), {"mac_address": "CB:19:71:17:44:94"}, format="json")
+
+    assert (cleared.status_code, taken.status_code) == (200, 200)
+    assert Customer.objects.get(pk=first.pk).mac_address == ""
+    assert Customer.objects.get(pk=second.pk).mac_address == "CB:19:71:17:44:94"
+
+
 # ---- lifecycle ----------------------------------------------------------------------------
 
 
@@ -690,6 +733,26 @@ def test_refuses_to_restore_a_customer_whose_mac_was_taken_meanwhile(
     assert audit_count() == before
 
 
+def test_refuses_to_restore_a_customer_whose_mobile_was_taken_meanwhile(
+    cast: Any, api_for: Any
+) -> None:
+    rahim = customer(cast.acme_root, "rahim", "01711223344")
+    services.delete_customer(actor=None, customer=rahim)
+    karim = customer(cast.acme_root, "karim", "01711223344")
+    api = api_for(cast.alice)
+    before = audit_count()
+
+    response = api.post(url(rahim, "restore"), {}, format="json")
+
+    # Registering or editing refuses a mobile another live customer uses; so must restoring.
+    assert response.status_code == 409
+    assert response.json()["error"]["fields"] == {
+        "mobile": [f"Already used by customer karim · Karim (#{karim.pk})."]
+    }
+    assert Customer.objects.get(pk=rahim.pk).status == "deleted"
+    assert audit_count() == before
+
+
 def test_refuses_to_change_a_deleted_customer(cast: Any, api_for: Any) -> None:
     rahim = customer(cast.acme_root, "rahim", "01711223344")
     services.delete_customer(actor=None, customer=rahim)
@@ -798,6 +861,27 @@ def test_refuses_a_transfer_when_the_package_is_not_the_new_operators(
         "package": ["North 5 is not available to Acme South; change it first."]
     }
     assert Customer.objects.get(pk=rahim.pk).operator_id == cast.north.pk
+    assert audit_count() == before
+
+
+def test_refuses_a_transfer_that_would_leave_a_manager_of_the_old_operator(
+    cast: Any, api_for: Any
+) -> None:
+    pia = tenancy_services.create_staff_user(
+        actor=None, operator=cast.north, username="pia", password=PASSWORD, role="manager"
+    )
+    rahim = customer(cast.north, "rahim", "01711223344", package=package(cast.acme_root))
+    services.update_customer(actor=None, customer=rahim, manager=pia)
+    api = api_for(cast.alice)
+    before = audit_count()
+
+    response = api.post(url(rahim, "transfer"), {"operator": cast.south.pk}, format="json")
+
+    # Registering or editing accepts only a manager of the customer's operator or above it.
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["manager"]
+    unchanged = Customer.objects.get(pk=rahim.pk)
+    assert (unchanged.operator_id, unchanged.manager_id) == (cast.north.pk, pia.pk)
     assert audit_count() == before
 
 

@@ -15,6 +15,11 @@ from rest_framework.response import Response
 
 from ispbills.catalog import services
 from ispbills.catalog.api.v1 import serializers
+from ispbills.catalog.filtersets import (
+    BillingProfileFilterSet,
+    PackageFilterSet,
+    VatProfileFilterSet,
+)
 from ispbills.catalog.models import BillingProfile, Package, VatProfile
 from ispbills.core.access import access_of
 from ispbills.core.api import ScopedReadOnlyViewSet
@@ -92,6 +97,7 @@ class PackageViewSet(ServiceWriteViewSet):
     queryset = Package.objects.select_related("operator")
     serializer_class = serializers.PackageSerializer
     create_serializer_class = serializers.PackageCreateSerializer
+    filterset_class = PackageFilterSet
 
     def save(self, *, operator: Operator, instance: Any, values: dict[str, Any]) -> Any:
         if instance is None:
@@ -111,6 +117,7 @@ class BillingProfileViewSet(ServiceWriteViewSet):
     queryset = BillingProfile.objects.select_related("operator")
     serializer_class = serializers.BillingProfileSerializer
     create_serializer_class = serializers.BillingProfileCreateSerializer
+    filterset_class = BillingProfileFilterSet
 
     def save(self, *, operator: Operator, instance: Any, values: dict[str, Any]) -> Any:
         return services.save_billing_profile(
@@ -125,6 +132,7 @@ class VatProfileViewSet(ServiceWriteViewSet):
     queryset = VatProfile.objects.select_related("operator")
     serializer_class = serializers.VatProfileSerializer
     create_serializer_class = serializers.VatProfileCreateSerializer
+    filterset_class = VatProfileFilterSet
 
     def save(self, *, operator: Operator, instance: Any, values: dict[str, Any]) -> Any:
         return services.save_vat_profile(
