@@ -85,6 +85,7 @@ class ImportUploadForm(ScopedForm):
 
     file = forms.FileField(
         label=gettext_lazy("File"),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
         help_text=gettext_lazy(
             "CSV or Excel (.xlsx). The first row names the columns; you map them next."
         ),

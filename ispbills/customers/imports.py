@@ -441,7 +441,7 @@ def name_key(value: Any) -> str:
 
 def value_field_name(kind: str, key: str) -> str:
     """A form field name for a source value (stable, safe for any script)."""
-    return f"{kind}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    return f"{kind}_{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:12]}"
 
 
 class Catalog:
@@ -1525,13 +1525,14 @@ def import_customers_task(
     """Run an import for the user who asked, within that user's reach."""
     from django.contrib.auth import get_user_model
 
-    user: Any = get_user_model().objects.get(pk=user_id)
-    user.selected_tenant_id = acting_tenant_id
-
     def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        user: Any = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         operator = Operator.objects.select_related("tenant").filter(pk=import_operator_id).first()
+        if user is None:
+            raise NotAllowedError(_("You do not have permission to do this."))
         if operator is None:
             raise NotAllowedError(_("This operator is outside your reach."))
+        user.selected_tenant_id = acting_tenant_id
         result = run_import(
             actor=user,
             operator=operator,

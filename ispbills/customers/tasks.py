@@ -1,6 +1,10 @@
-"""Jobs of the customers app."""
+"""Jobs of the customers app (the import jobs live with the import code)."""
 
 from ispbills.core import jobs
+from ispbills.customers.imports import (  # noqa: F401  (registers the import jobs)
+    import_customers_task,
+    purge_import_uploads_task,
+)
 
 
 @jobs.task(queue="maintenance")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ispbills.customers import views
+from ispbills.customers import import_views, views
 
 app_name = "customers"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("customers/deleted/", views.ArchiveListView.as_view(), name="customer_archive"),
     path("customers/add/", views.CustomerCreateView.as_view(), name="customer_add"),
     path("customers/bulk/", views.BulkView.as_view(), name="customer_bulk"),
+    path("customers/import/", import_views.ImportUploadView.as_view(), name="import_upload"),
+    path(
+        "customers/import/mapping/", import_views.ImportMappingView.as_view(), name="import_mapping"
+    ),
     path("customers/bulk-mac/", views.MacBindView.as_view(), name="customer_mac_bind"),
     path("customers/export/", views.CustomerExportView.as_view(), name="customer_export"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),

@@ -6,6 +6,8 @@ per batch: every value is derived from the row's index in SQL, so unique columns
 mobile, MAC, static IP) stay unique across repeated runs, and one audit row sums it up.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ from ispbills.catalog.models import BillingProfile, Package, ServiceModel, VatPr
 from ispbills.core import audit, clock
 from ispbills.core.fields import encrypt
 from ispbills.customers import services as customer_services
-from ispbills.customers.models import CustomField, Zone
+from ispbills.customers.models import Customer, CustomField, Zone
 from ispbills.tenancy.models import Membership, Operator, Tenant
 from ispbills.tenancy.roles import Role
 
@@ -79,132 +81,35 @@ CUSTOM_FIELDS = [
     ("connection_date", "Connection date", CustomField.Kind.DATE),
 ]
 
-FIRST_NAMES_EN = [
-    "Abdul",
-    "Rahim",
-    "Karim",
-    "Jamal",
-    "Kamal",
-    "Rafiq",
-    "Shafiq",
-    "Habib",
-    "Nasir",
-    "Tanvir",
-    "Imran",
-    "Sakib",
-    "Arif",
-    "Faisal",
-    "Mahmud",
-    "Rashed",
-    "Sohel",
-    "Sumon",
-    "Shahin",
-    "Jahid",
-    "Fatema",
-    "Ayesha",
-    "Nusrat",
-    "Farhana",
-    "Shirin",
-    "Sadia",
-    "Tania",
-    "Rokeya",
-    "Nasrin",
-    "Sharmin",
-    "Mim",
-    "Ruma",
-    "Lipi",
-    "Mitu",
-    "Anika",
-    "Tasnim",
-    "Sabrina",
-    "Maliha",
-    "Md.",
-    "Rupa",
-]
-LAST_NAMES_EN = [
-    "Rahman",
-    "Hossain",
-    "Islam",
-    "Ahmed",
-    "Uddin",
-    "Alam",
-    "Chowdhury",
-    "Khan",
-    "Sarkar",
-    "Miah",
-    "Akter",
-    "Begum",
-    "Sultana",
-    "Haque",
-    "Kabir",
-    "Karim",
-    "Siddique",
-    "Talukder",
-    "Mollah",
-    "Bhuiyan",
-    "Das",
-    "Roy",
-    "Saha",
-    "Barua",
-    "Biswas",
-]
-FIRST_NAMES_BN = [
-    "আব্দুল",
-    "রহিম",
-    "করিম",
-    "জামাল",
-    "কামাল",
-    "রফিক",
-    "হাবিব",
-    "নাসির",
-    "তানভীর",
-    "ইমরান",
-    "সাকিব",
-    "আরিফ",
-    "ফয়সাল",
-    "মাহমুদ",
-    "রাশেদ",
-    "সোহেল",
-    "সুমন",
-    "শাহিন",
-    "ফাতেমা",
-    "আয়েশা",
-    "নুসরাত",
-    "ফারহানা",
-    "শিরিন",
-    "সাদিয়া",
-    "তানিয়া",
-    "রোকেয়া",
-    "নাসরিন",
-    "শারমিন",
-    "মিম",
-    "রুমা",
-]
-LAST_NAMES_BN = [
-    "রহমান",
-    "হোসেন",
-    "ইসলাম",
-    "আহমেদ",
-    "উদ্দিন",
-    "আলম",
-    "চৌধুরী",
-    "খান",
-    "সরকার",
-    "মিয়া",
-    "আক্তার",
-    "বেগম",
-    "সুলতানা",
-    "হক",
-    "কবির",
-    "সিদ্দিকী",
-    "তালুকদার",
-    "ভূঁইয়া",
-    "দাস",
-    "রায়",
-]
+# Names in English and Bangla, pair by pair, so both scripts share one choice of index.
+MEN = [
+    ("Abdul", "আব্দুল"), ("Rahim", "রহিম"), ("Karim", "করিম"), ("Jamal", "জামাল"),
+    ("Kamal", "কামাল"), ("Rafiq", "রফিক"), ("Habib", "হাবিব"), ("Nasir", "নাসির"),
+    ("Tanvir", "তানভীর"), ("Imran", "ইমরান"), ("Sakib", "সাকিব"), ("Arif", "আরিফ"),
+    ("Faisal", "ফয়সাল"), ("Mahmud", "মাহমুদ"), ("Rashed", "রাশেদ"), ("Sohel", "সোহেল"),
+    ("Sumon", "সুমন"), ("Shahin", "শাহিন"), ("Jahid", "জাহিদ"), ("Mamun", "মামুন"),
+]  # fmt: skip
+WOMEN = [
+    ("Fatema", "ফাতেমা"), ("Ayesha", "আয়েশা"), ("Nusrat", "নুসরাত"), ("Farhana", "ফারহানা"),
+    ("Shirin", "শিরিন"), ("Sadia", "সাদিয়া"), ("Tania", "তানিয়া"), ("Rokeya", "রোকেয়া"),
+    ("Nasrin", "নাসরিন"), ("Sharmin", "শারমিন"), ("Mim", "মিম"), ("Ruma", "রুমা"),
+    ("Lipi", "লিপি"), ("Mitu", "মিতু"), ("Anika", "আনিকা"), ("Tasnim", "তাসনিম"),
+    ("Sabrina", "সাবরিনা"), ("Maliha", "মালিহা"), ("Rupa", "রুপা"), ("Jannat", "জান্নাত"),
+]  # fmt: skip
+# Family names only men carry, names anyone carries, names only women carry.
+FAMILY_MEN = [("Uddin", "উদ্দিন"), ("Miah", "মিয়া"), ("Mollah", "মোল্লা")]
+FAMILY_ANY = [
+    ("Rahman", "রহমান"), ("Hossain", "হোসেন"), ("Islam", "ইসলাম"), ("Ahmed", "আহমেদ"),
+    ("Alam", "আলম"), ("Chowdhury", "চৌধুরী"), ("Khan", "খান"), ("Sarkar", "সরকার"),
+    ("Haque", "হক"), ("Kabir", "কবির"), ("Siddique", "সিদ্দিকী"), ("Talukder", "তালুকদার"),
+    ("Bhuiyan", "ভূঁইয়া"),
+]  # fmt: skip
+FAMILY_WOMEN = [("Akter", "আক্তার"), ("Begum", "বেগম"), ("Sultana", "সুলতানা"), ("Khatun", "খাতুন")]
 # Router and ONU vendors common in Dhaka (TP-Link, Tenda, Huawei, ZTE, MikroTik).
 MAC_PREFIXES = ["50:C7:BF", "C8:3A:35", "00:E0:FC", "34:4B:50", "4C:5E:0C"]
 STATIC_IP_BASE = "103.108.0.0"
+# From this many rows (and at least the table's size) indexes are rebuilt rather than updated.
+BULK_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -347,13 +252,18 @@ def _next_index(tenant: Tenant) -> int:
 
 
 def seeded_username(index: int) -> str:
-    """The username of the ``index``-th seeded customer (same as the SQL below)."""
+    """The username of the ``index``-th seeded customer (as the SQL below makes it)."""
     return f"c{index:07d}"
+
+
+def seeded_mobile(index: int) -> str:
+    """The mobile of the ``index``-th seeded customer (as the SQL below makes it)."""
+    return f"+8801{3 + index % 7}{(index * 73939133 + 10007) % 100_000_000:08d}"
 
 
 # One statement per batch. ``a``, ``b`` and ``c`` are independent pseudo-random numbers of the
 # row's index ``i``; each choice reads its own digits of them. Unique columns derive from ``i``:
-# the mobile is (i mod 7, i * 48271 + 10007 mod 10^8) and the MAC (i mod 5, i * 40503 mod 2^24),
+# the mobile is (i mod 7, i * 73939133 mod 10^8) and the MAC (i mod 5, i * 2654435761 mod 2^24),
 # both one-to-one for hundreds of millions of rows (the moduli are coprime); a static IP adds
 # ``i`` to a base address. ``OFFSET 0`` keeps each step computed once per row: without it the
 # planner folds the steps together and repeats every expression wherever a later step uses it.
@@ -368,7 +278,8 @@ WITH g AS (
 ), k AS (
     SELECT g.*,
            (%(slot_pick)s::int[])[1 + b %% %(n_picks)s] AS slot,
-           1 + b / 1000000 %% %(n_zones)s AS zone
+           1 + b / 1000000 %% %(n_zones)s AS zone,
+           upper(lpad(to_hex(i * 2654435761 %% 16777216), 6, '0')) AS mac_tail
       FROM g
     OFFSET 0
 ), r AS (
@@ -379,6 +290,13 @@ WITH g AS (
                 WHEN a %% 100 < 97 THEN 'fup'
                 ELSE 'deleted' END AS status,
            a / 100 %% 100 < 35 AS bangla,
+           -- Given names: men, then women. Family names: men only, anyone, women only.
+           1 + CASE WHEN a / 10000000000000 %% 2 = 0
+                    THEN %(n_men)s + a / 10000 %% %(n_women)s
+                    ELSE a / 10000 %% %(n_men)s END AS given_no,
+           1 + CASE WHEN a / 10000000000000 %% 2 = 0
+                    THEN %(family_women_from)s + a / 10000000 %% %(n_family_women)s
+                    ELSE a / 10000000 %% %(n_family_men)s END AS family_no,
            a / 10000000000 %% 50 = 0 AND a %% 100 < 84 AS is_trial,
            (1 + b / 10000000000000 %% 120)::text
                || CASE WHEN b / 1000 %% 6 = 0 THEN '/A' ELSE '' END AS house,
@@ -395,10 +313,8 @@ WITH g AS (
 ), s AS (
     SELECT r.*,
            CASE WHEN bangla
-                THEN (%(first_bn)s::text[])[1 + a / 10000 %% %(n_first_bn)s]
-                     || ' ' || (%(last_bn)s::text[])[1 + a / 10000000 %% %(n_last_bn)s]
-                ELSE (%(first_en)s::text[])[1 + a / 10000 %% %(n_first_en)s]
-                     || ' ' || (%(last_en)s::text[])[1 + a / 10000000 %% %(n_last_en)s]
+                THEN (%(given_bn)s::text[])[given_no] || ' ' || (%(family_bn)s::text[])[family_no]
+                ELSE (%(given_en)s::text[])[given_no] || ' ' || (%(family_en)s::text[])[family_no]
            END AS name,
            CASE WHEN is_trial THEN %(now)s - (c %% 4320) * interval '1 minute'
                 ELSE %(now)s - (30 + c %% 700) * interval '1 day'
@@ -444,7 +360,7 @@ SELECT %(tenant)s,
        'c' || lpad(i::text, greatest(7, length(i::text)), '0'),
        CASE WHEN service_model = 'static' THEN '' ELSE %(password)s END,
        name,
-       '+8801' || (3 + i %% 7)::text || lpad(((i * 48271 + 10007) %% 100000000)::text, 8, '0'),
+       '+8801' || (3 + i %% 7)::text || lpad(((i * 73939133 + 10007) %% 100000000)::text, 8, '0'),
        CASE WHEN NOT bangla AND c / 100000000000 %% 4 = 0
             THEN lower(split_part(name, ' ', 1)) || '.' || i::text || '@example.com'
             ELSE '' END,
@@ -456,10 +372,8 @@ SELECT %(tenant)s,
        service_model,
        NULL,
        CASE WHEN b / 1000000000 %% 10 < 6
-            THEN (%(mac_prefixes)s::text[])[1 + i %% 5] || ':'
-                 || upper(substr(lpad(to_hex(i * 40503 %% 16777216), 6, '0'), 1, 2)) || ':'
-                 || upper(substr(lpad(to_hex(i * 40503 %% 16777216), 6, '0'), 3, 2)) || ':'
-                 || upper(substr(lpad(to_hex(i * 40503 %% 16777216), 6, '0'), 5, 2))
+            THEN (%(mac_prefixes)s::text[])[1 + i %% 5] || ':' || substr(mac_tail, 1, 2)
+                 || ':' || substr(mac_tail, 3, 2) || ':' || substr(mac_tail, 5, 2)
             ELSE '' END,
        CASE WHEN service_model = 'static' THEN %(ip_base)s::inet + i END,
        NULL,
@@ -489,20 +403,13 @@ SELECT %(tenant)s,
 """
 
 
-@transaction.atomic
-def seed_customers(tenant: Tenant, count: int, *, batch: int = 250_000) -> int:
-    """Insert ``count`` demo customers set-based, one statement per ``batch``; returns count.
-
-    Usernames continue after the tenant's highest seeded one (c0000001, c0000002, …).
-    """
-    if count <= 0:
-        return 0
-    Tenant.objects.select_for_update().get(pk=tenant.pk)  # one seeder per tenant at a time
+def _params(tenant: Tenant) -> dict[str, Any]:
+    """The catalog, zones, managers and name lists the INSERT picks from, as SQL arrays."""
     slots = _slots(tenant)
     if not slots:
         seed_catalog(tenant)
         slots = _slots(tenant)
-    # A slot is picked by a row's hash from a list where each slot appears ``weight`` times.
+    # A row's hash picks from a list where each slot appears ``weight`` times.
     picks = [number for number, weight in enumerate(slots.values(), start=1) for _ in range(weight)]
     models = sorted({slot.service_model for slot in slots})
     root = _root(tenant)
@@ -514,14 +421,15 @@ def seed_customers(tenant: Tenant, count: int, *, batch: int = 250_000) -> int:
             operator=root, role=Role.MANAGER, user__is_active=True
         ).values_list("user_id", flat=True)
     )
-    params: dict[str, Any] = {
+    return {
         "tenant": tenant.pk,
         "now": clock.now(),
         "timezone": tenant.timezone,
+        # Encrypted once: every seeded account shares the token, which decrypts as usual.
         "password": encrypt(DEMO_SERVICE_PASSWORD),
         "ip_base": STATIC_IP_BASE,
         "mac_prefixes": MAC_PREFIXES,
-        # Fixed-width arrays: reading one element costs the same wherever it is.
+        # Fixed-width (number) arrays: reading an element costs the same wherever it is.
         "slot_pick": picks,
         "n_picks": len(picks),
         "slot_operator": [slot.operator_id for slot in slots],
@@ -535,39 +443,98 @@ def seed_customers(tenant: Tenant, count: int, *, batch: int = 250_000) -> int:
         "n_zones": max(len(zones), 1),
         "managers": managers,
         "n_managers": max(len(managers), 1),
-        "first_en": FIRST_NAMES_EN,
-        "n_first_en": len(FIRST_NAMES_EN),
-        "last_en": LAST_NAMES_EN,
-        "n_last_en": len(LAST_NAMES_EN),
-        "first_bn": FIRST_NAMES_BN,
-        "n_first_bn": len(FIRST_NAMES_BN),
-        "last_bn": LAST_NAMES_BN,
-        "n_last_bn": len(LAST_NAMES_BN),
+        "given_en": [en for en, _bn in MEN + WOMEN],
+        "given_bn": [bn for _en, bn in MEN + WOMEN],
+        "n_men": len(MEN),
+        "n_women": len(WOMEN),
+        "family_en": [en for en, _bn in FAMILY_MEN + FAMILY_ANY + FAMILY_WOMEN],
+        "family_bn": [bn for _en, bn in FAMILY_MEN + FAMILY_ANY + FAMILY_WOMEN],
+        "n_family_men": len(FAMILY_MEN) + len(FAMILY_ANY),
+        "family_women_from": len(FAMILY_MEN),
+        "n_family_women": len(FAMILY_ANY) + len(FAMILY_WOMEN),
     }
+
+
+@contextmanager
+def _indexes_rebuilt(cursor: Any) -> Iterator[None]:
+    """Drop the customer table's secondary indexes and foreign keys; rebuild them after.
+
+    PostgreSQL's advice for bulk loads: one sort per index and one join per foreign key cost
+    far less than maintaining ~20 indexes and checking 5 keys row by row. DDL is
+    transactional, so a failure restores everything; other sessions wait on the table.
+    """
+    table = Customer._meta.db_table
+    quote = connection.ops.quote_name
+    cursor.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indrelid = %s::regclass"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    foreign_keys = cursor.fetchall()
+    # Rows written earlier in this transaction may still await their deferred key checks, and
+    # a table with pending checks cannot be altered: run them now (every key is deferred again
+    # below, the default of Django's keys).
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    yield
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _table_rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+            [Customer._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+@transaction.atomic
+def seed_customers(
+    tenant: Tenant, count: int, *, batch: int = 250_000, rebuild_indexes: bool | None = None
+) -> int:
+    """Insert ``count`` demo customers set-based, one statement per ``batch``; returns count.
+
+    Usernames continue after the tenant's highest seeded one (c0000001, c0000002, …). Big
+    loads (``rebuild_indexes``; by default from 100,000 rows and at least the table's size)
+    rebuild the table's indexes and foreign keys once instead of row by row.
+    """
+    if count <= 0:
+        return 0
+    Tenant.objects.select_for_update().get(pk=tenant.pk)  # one seeder per tenant at a time
+    params = _params(tenant)
     first = _next_index(tenant)
+    if rebuild_indexes is None:
+        rebuild_indexes = count >= BULK_ROWS and count >= _table_rows()
     inserted = 0
     with connection.cursor() as cursor:
-        # The trigram indexes take new rows into their pending list and merge it in bulk; a
-        # large list and the memory to sort it turn a million small merges into a few big ones.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL gin_pending_list_limit = '256MB'")
-        for start in range(first, first + count, batch):
-            end = min(start + batch, first + count) - 1
-            cursor.execute(INSERT_SQL, {**params, "first": start, "last": end})
-            inserted += cursor.rowcount
-        # Searches read the whole pending list; merge what is left now, not at the next vacuum.
-        cursor.execute(
-            "SELECT gin_clean_pending_list(indexrelid) FROM pg_index"
-            " JOIN pg_class ON pg_class.oid = indexrelid"
-            " JOIN pg_am ON pg_am.oid = pg_class.relam"
-            " WHERE indrelid = 'customers_customer'::regclass AND amname = 'gin'"
-        )
-        cursor.execute("ANALYZE customers_customer")
+        with _indexes_rebuilt(cursor) if rebuild_indexes else nullcontext():
+            for start in range(first, first + count, batch):
+                end = min(start + batch, first + count) - 1
+                cursor.execute(INSERT_SQL, {**params, "first": start, "last": end})
+                inserted += cursor.rowcount
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(Customer._meta.db_table)}")
     audit.record(
         None,
         "customers.seeded",
         tenant=tenant,
-        operator=root,
+        operator=_root(tenant),
         changes={
             "count": inserted,
             "first": seeded_username(first),

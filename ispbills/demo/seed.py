@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from ispbills.core.errors import DomainError
+from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
 from ispbills.tenancy.roles import Role
 
 DEMO_SLUG = "dhaka-fibre-net"
+DEMO_CUSTOMERS = 300
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,25 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-@transaction.atomic
-def seed_demo(*, password: str) -> list[DemoLogin]:
-    """Create the demo ISP (once); returns its logins. Refuses next to real tenants."""
+def _refuse_real_isps() -> None:
     if Tenant.objects.filter(is_demo=False).exists():
         raise DemoRefusedError(
             "This database holds real ISPs; the demo is only seeded into an empty or demo database."
         )
-    if Tenant.objects.filter(slug=DEMO_SLUG).exists():
+
+
+def demo_tenant() -> Tenant | None:
+    return Tenant.objects.filter(slug=DEMO_SLUG).first()
+
+
+@transaction.atomic
+def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLogin]:
+    """Create the demo ISP (once) with its catalog and customers; returns its logins.
+
+    Refuses next to real tenants.
+    """
+    _refuse_real_isps()
+    if demo_tenant() is not None:
         return DEMO_LOGINS
     tenant = services.create_tenant(
         actor=None,
@@ -94,7 +107,18 @@ def seed_demo(*, password: str) -> list[DemoLogin]:
             email=f"{username}@demo.ispbills.local",
         )
     services.create_superadmin(username="superadmin", password=password)
+    seed_catalog(tenant)
+    seed_customers(tenant, customers)
     return DEMO_LOGINS
+
+
+def add_demo_customers(count: int) -> int:
+    """Add ``count`` customers to the existing demo ISP, usernames continuing; returns count."""
+    _refuse_real_isps()
+    tenant = demo_tenant()
+    if tenant is None:
+        raise DomainError("There is no demo ISP yet; run the demo command first.")
+    return seed_customers(tenant, count)
 
 
 STAFF = [

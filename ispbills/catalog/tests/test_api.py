@@ -88,6 +88,19 @@ def test_group_admin_adds_a_master_package(cast: Any, api_for: Any) -> None:
     assert event.actor_id == cast.alice.pk
 
 
+def test_the_super_admin_names_the_owner_of_a_new_package(cast: Any, api_for: Any) -> None:
+    api = api_for(cast.zed)
+    payload = {"name": "Home 20", "download_kbps": 20000, "upload_kbps": 10000, "price": "5"}
+
+    unnamed = api.post(PACKAGES, payload, format="json")
+    named = api.post(PACKAGES, {**payload, "operator": cast.globex_root.pk}, format="json")
+
+    assert unnamed.status_code == 400
+    assert unnamed.json()["error"]["fields"] == {"operator": ["Required."]}
+    assert named.status_code == 201
+    assert Package.objects.get().tenant_id == cast.globex.pk
+
+
 def test_a_package_needs_its_speeds(cast: Any, api_for: Any) -> None:
     api = api_for(cast.alice)
     before = audit_count()

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ispbills.catalog import services as catalog_services
 from ispbills.catalog.models import Package
@@ -970,6 +971,30 @@ def test_lists_newest_first_in_keyset_pages(cast: Any, api_for: Any) -> None:
     assert second.json()["next"] is None
 
 
+def test_the_list_costs_the_same_queries_for_two_or_twelve_customers(
+    cast: Any, api_for: Any
+) -> None:
+    home = package(cast.acme_root)
+    zone = services.save_zone(actor=None, operator=cast.acme_root, name="Mirpur")
+    api = api_for(cast.alice)
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(CUSTOMERS).status_code == 200
+        return len(captured)
+
+    queries_for_list()  # the token's first use records its time once
+
+    for number in range(2):
+        customer(cast.acme_root, f"a{number}", f"0171100000{number}", package=home, zone=zone)
+    few = queries_for_list()
+    for number in range(10):
+        customer(cast.north, f"b{number}", f"0181100000{number}", package=home, manager=cast.carol)
+    many = queries_for_list()
+
+    assert many == few
+
+
 # ---- zones --------------------------------------------------------------------------------
 
 
@@ -1022,6 +1047,19 @@ def test_renaming_a_zone_keeps_its_kind_and_place(cast: Any, api_for: Any) -> No
     assert (stored.name, stored.kind, stored.parent_id) == ("Mirpur-10", "thana", dhaka.pk)
     event = AuditEvent.objects.get(verb="zone.updated")
     assert event.changes == {"name": ["Mirpur", "Mirpur-10"]}
+
+
+def test_saving_a_zone_unchanged_logs_nothing(cast: Any, api_for: Any) -> None:
+    dhaka = services.save_zone(actor=None, operator=cast.acme_root, name="Dhaka")
+    api = api_for(cast.alice)
+    record = api.get(f"{ZONES}{dhaka.pk}/").json()
+    before = audit_count()
+
+    response = api.put(f"{ZONES}{dhaka.pk}/", record, format="json")
+
+    assert response.status_code == 200
+    assert response.json() == record
+    assert audit_count() == before
 
 
 def test_reseller_uses_but_cannot_change_the_isps_zones(cast: Any, api_for: Any) -> None:

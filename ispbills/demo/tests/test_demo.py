@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ispbills.core.testing.isolation import client_as
-from ispbills.demo.seed import DEMO_LOGINS, seed_demo
+from ispbills.customers.models import Customer
+from ispbills.demo.seed import DEMO_CUSTOMERS, DEMO_LOGINS, seed_demo
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Tenant, User
 
@@ -64,6 +65,19 @@ def test_reseller_sees_only_its_own_operators(db: Any) -> None:
 
     assert "Pallabi Point" in page
     assert "Uttara Broadband" not in page
+
+
+def test_demo_customers_are_seen_by_role(db: Any) -> None:
+    seed_demo(password="Demo-pass-2026")
+    manager = User.objects.get(username="manager")
+    reseller = User.objects.get(username="reseller")
+
+    assigned = Customer.objects.restrict(manager)
+    reseller_sees = Customer.objects.restrict(reseller).values_list("operator__name", flat=True)
+
+    assert Customer.objects.count() == DEMO_CUSTOMERS == 300
+    assert 0 < assigned.count() == Customer.objects.filter(manager=manager).count() < 100
+    assert set(reseller_sees) == {"Mirpur Link", "Pallabi Point"}
 
 
 def test_demo_refuses_a_database_with_real_isps(db: Any) -> None:

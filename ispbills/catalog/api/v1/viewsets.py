@@ -79,6 +79,8 @@ class ServiceWriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, Scop
         )
         serializer.is_valid(raise_exception=True)
         values = changed(instance, serializer.validated_data)
+        if not values:
+            return Response(self._read(instance))  # nothing to change, nothing to log
         with transaction.atomic():
             item = self.save(operator=instance.operator, instance=instance, values=values)
             self.check_still_visible(item)

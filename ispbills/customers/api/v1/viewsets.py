@@ -152,7 +152,11 @@ class CustomerViewSet(
     def restore(self, request: Request, pk: Any = None) -> Response:
         return Response(self._read(self._change(services.restore_customer)))
 
-    @extend_schema(request=serializers.TransferSerializer, responses=serializers.CustomerSerializer)
+    @extend_schema(
+        summary="Move the customer to another operator of the caller's reach.",
+        request=serializers.TransferSerializer,
+        responses=serializers.CustomerSerializer,
+    )
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, pk: Any = None) -> Response:
         customer = self.get_object()
