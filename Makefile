@@ -31,13 +31,15 @@ typecheck: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ispbills makemigrations --check --dry-run
 	$(BIN)/ispbills check --fail-level WARNING
+	$(BIN)/ispbills spectacular --fail-on-warn --validate --file /dev/null
 
+PYTEST_ARGS ?= -n auto
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The embedded-database smoke part CI runs besides the full suite.
 smoke: $(STAMP)
-	$(BIN)/pytest -m smoke $(PYTEST_ARGS)
+	$(BIN)/pytest -m smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

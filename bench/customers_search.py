@@ -19,7 +19,8 @@ fragment. It prints p50/p95 per kind for:
   panel  GET /customers/?q=…         (skipped while the URL does not resolve);
   api    GET /api/v1/customers/?search=…  (skipped while the URL does not resolve);
 
-and the verdict against the target p95 <= 100 ms; --explain adds the plan of one term per kind.
+the rows the core returned (median) and the SQL statements of one request, and the verdict
+against the target p95 <= 100 ms; --explain adds the plan of one term per kind.
 The bench ISP and its customers stay for the next run; --drop deletes the customers.
 """
 
@@ -29,6 +30,7 @@ import random
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,16 +184,27 @@ def percentile(samples: list[float], pct: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
 
 
-def measure(run: Callable[[str], int], terms: list[str]) -> tuple[float, float, int]:
-    """p50 and p95 in ms over the terms, and the median number of rows the core returned."""
-    for term in terms[:3]:
+def measure(run: Callable[[str], int], terms: list[str]) -> tuple[float, float, int, int]:
+    """p50 and p95 in ms over the terms, the median rows the core returned, queries a request."""
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def count(execute: Any, sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(count):  # survives the reset at each request's start
+        run(terms[0])
+    for term in terms[1:3]:
         run(term)  # warm caches and connections; not counted
     timings, rows = [], []
     for term in terms:
         started = time.perf_counter()
         rows.append(run(term))
         timings.append((time.perf_counter() - started) * 1000)
-    return percentile(timings, 50), percentile(timings, 95), int(statistics.median(rows))
+    p50, p95 = percentile(timings, 50), percentile(timings, 95)
+    return p50, p95, int(statistics.median(rows)), len(statements)
 
 
 def explain(admin: Any, terms: dict[str, list[str]]) -> None:
@@ -238,6 +251,7 @@ def main() -> int:
 def run(args: argparse.Namespace) -> int:
     import django
 
+    warnings.filterwarnings("ignore", message="No directory at")  # static files not collected
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -264,18 +278,18 @@ def run(args: argparse.Namespace) -> int:
     terms = search_terms(random.Random(args.seed), total, max(args.requests, 50))
 
     print(f"\nSearch over {total:,} customers; {len(terms['username prefix'])} terms per kind.")
-    print(f"{'':6} {'kind':<16} {'p50 ms':>8} {'p95 ms':>8} {'rows':>5}  verdict (p95 <= 100 ms)")
+    print(f"{'':6} {'kind':<16} {'p50 ms':>8} {'p95 ms':>8} {'rows':>5} {'SQL':>4}  p95 <= 100 ms")
     worst = 0.0
     for where, runner in runners.items():
         if runner is None:
             print(f"{where:6} not routed yet, skipped")
             continue
         for kind, values in terms.items():
-            p50, p95, rows = measure(runner, values)
+            p50, p95, rows, statements = measure(runner, values)
             worst = max(worst, p95)
             shown = f"{rows:>5}" if where == "core" else f"{'':>5}"
             verdict = "ok" if p95 <= TARGET_P95_MS else "TOO SLOW"
-            print(f"{where:6} {kind:<16} {p50:8.1f} {p95:8.1f} {shown}  {verdict}")
+            print(f"{where:6} {kind:<16} {p50:8.1f} {p95:8.1f} {shown} {statements:>4}  {verdict}")
     overall = "meets" if worst <= TARGET_P95_MS else "misses"
     print(f"\nWorst p95 {worst:.1f} ms: {overall} the target of {TARGET_P95_MS:.0f} ms.")
     if args.explain:

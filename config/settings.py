@@ -183,6 +183,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v[0-9]",
+    "ENUM_NAME_OVERRIDES": {
+        "OperatorKindEnum": "ispbills.tenancy.models.Operator.Kind",
+        "ZoneKindEnum": "ispbills.customers.models.Zone.Kind",
+        "CustomFieldKindEnum": "ispbills.customers.models.CustomField.Kind",
+    },
 }
 
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

@@ -453,6 +453,7 @@ def restore_customer(*, actor: Any, customer: Customer, reason: str = "") -> Cus
         actor,
         customer.tenant_id,
         {
+            "mobile": customer.mobile,
             "mac_address": customer.mac_address,
             "static_ipv4": customer.static_ipv4,
             "static_ipv6": customer.static_ipv6,
@@ -500,6 +501,16 @@ def transfer_customer(
                 _("%(item)s is not available to %(op)s; change it first.")
                 % {"item": item, "op": to_operator},
             )
+    manager = customer.manager
+    membership = getattr(manager, "membership", None) if manager is not None else None
+    if manager is not None and (
+        membership is None or not to_operator.path.startswith(membership.operator.path)
+    ):
+        errors.add(
+            "manager",
+            _("%(who)s does not manage customers of %(op)s; change it first.")
+            % {"who": manager, "op": to_operator},
+        )
     errors.raise_if_any()
     old = customer.operator
     customer.operator = to_operator

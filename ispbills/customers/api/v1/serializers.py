@@ -9,16 +9,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ispbills.catalog.api.v1.serializers import (
-    MoneyFieldsMixin,
-    OwnedCreateMixin,
-    reachable_operators,
-    scoped_choices,
-)
-from ispbills.catalog.models import BillingProfile, Package
 from ispbills.core.access import access_of
-from ispbills.core.api import ScopedModelSerializer
+from ispbills.core.api import MoneyFieldsMixin, ScopedModelSerializer
 from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.tenancy.api import OwnedCreateMixin, reachable_operators
 from ispbills.tenancy.models import Operator, User
 from ispbills.tenancy.roles import Role
 
@@ -91,13 +85,6 @@ class CustomerSerializer(MoneyFieldsMixin, ScopedModelSerializer):
             "mobile": OPTIONAL,
             "email": OPTIONAL,
             "mac_address": OPTIONAL,
-            **scoped_choices(
-                zone=Zone,
-                package=Package,
-                billing_profile=BillingProfile,
-                parent=Customer,
-                manager=User,
-            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -135,7 +122,7 @@ class ZoneSerializer(ScopedModelSerializer):
         model = Zone
         fields = ["id", "operator", "name", "kind", "parent", "created_at", "updated_at"]
         read_only_fields = ["operator", "created_at", "updated_at"]
-        extra_kwargs = {"name": OPTIONAL, **scoped_choices(parent=Zone)}
+        extra_kwargs = {"name": OPTIONAL}
 
 
 class ZoneCreateSerializer(OwnedCreateMixin, ZoneSerializer):

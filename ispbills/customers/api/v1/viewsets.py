@@ -16,13 +16,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ispbills.catalog.api.v1.viewsets import ServiceWriteViewSet, changed, documented, own_operator
 from ispbills.core.access import access_of
-from ispbills.core.api import ScopedReadOnlyViewSet
+from ispbills.core.api import ScopedReadOnlyViewSet, changed, documented
 from ispbills.customers import services
 from ispbills.customers.api.v1 import serializers
 from ispbills.customers.filtersets import CustomerFilterSet, ZoneFilterSet
 from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.tenancy.api import OperatorOwnedViewSet, own_operator
 from ispbills.tenancy.models import Operator
 from ispbills.tenancy.roles import Role
 
@@ -174,7 +174,7 @@ class CustomerViewSet(
 
 
 @documented(serializers.ZoneSerializer, serializers.ZoneCreateSerializer)
-class ZoneViewSet(ServiceWriteViewSet):
+class ZoneViewSet(OperatorOwnedViewSet):
     """Zones (district > thana > area) of the caller's subtree and of the operators above."""
 
     queryset = Zone.objects.select_related("operator")
@@ -197,7 +197,7 @@ class ZoneViewSet(ServiceWriteViewSet):
 
 
 @documented(serializers.CustomFieldSerializer, serializers.CustomFieldCreateSerializer)
-class CustomFieldViewSet(ServiceWriteViewSet):
+class CustomFieldViewSet(OperatorOwnedViewSet):
     """The ISP's own customer fields; the group admin defines them for the whole ISP."""
 
     queryset = CustomField.objects.select_related("operator")
