@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext
+
 from ispbills.core import clock
 from ispbills.core.models import JobRun
 
@@ -13,6 +15,6 @@ def fail_stale_job_runs(*, older_than_hours: int) -> int:
         status__in=[JobRun.Status.QUEUED, JobRun.Status.RUNNING], created_at__lt=cutoff
     ).update(
         status=JobRun.Status.FAILED,
-        error=f"Stopped: no progress for {older_than_hours} hours.",
+        error=gettext("Stopped: no progress for %(hours)s hours.") % {"hours": older_than_hours},
         finished_at=clock.now(),
     )

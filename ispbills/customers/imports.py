@@ -68,6 +68,7 @@ class Mode(TextChoices):
 
 
 # Fields a column can feed, in the order the mapping page offers them.
+ROW_LABEL = gettext_lazy("Row")
 FIELDS: dict[str, StrOrPromise] = {
     "username": gettext_lazy("Username"),
     "service_password": gettext_lazy("Service password"),
@@ -666,7 +667,7 @@ class RowResult:
 
     def error_text(self) -> str:
         return "; ".join(
-            f"{FIELDS.get(key, _('Row'))}: {' '.join(messages)}"
+            "{}: {}".format(FIELDS.get(key, ROW_LABEL), " ".join(messages))
             for key, messages in self.errors.items()
         )
 

@@ -802,14 +802,14 @@ def bind_macs(*, actor: Any, tenant_id: int, pairs: list[tuple[str, str]]) -> in
         try:
             mac = normalize_mac(raw_mac)
         except MacError as exc:
-            errors.add(f"line {number}", str(exc))
+            errors.add(_("line %(n)s") % {"n": number}, str(exc))
             continue
         key = username.strip().lower()
         if key in wanted:
-            errors.add(f"line {number}", _("%(u)s appears twice.") % {"u": username})
+            errors.add(_("line %(n)s") % {"n": number}, _("%(u)s appears twice.") % {"u": username})
         elif mac in seen_macs:
             errors.add(
-                f"line {number}",
+                _("line %(n)s") % {"n": number},
                 _("%(mac)s is also given to %(u)s.") % {"mac": mac, "u": seen_macs[mac]},
             )
         wanted[key], seen_macs[mac] = mac, username
