@@ -244,7 +244,7 @@ def _next_index(tenant: Tenant) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(max(substr(username, 2)::bigint), 0) FROM customers_customer"
-            " WHERE tenant_id = %s AND username ~ '^c[0-9]{1,18}$'",
+            " WHERE tenant_id = %s AND username ~* '^c[0-9]{1,18}$'",
             [tenant.pk],
         )
         row = cursor.fetchone()
@@ -520,8 +520,9 @@ def seed_customers(
     Tenant.objects.select_for_update().get(pk=tenant.pk)  # one seeder per tenant at a time
     params = _params(tenant)
     first = _next_index(tenant)
+    table_rows = _table_rows()
     if rebuild_indexes is None:
-        rebuild_indexes = count >= BULK_ROWS and count >= _table_rows()
+        rebuild_indexes = count >= BULK_ROWS and count >= table_rows
     inserted = 0
     with connection.cursor() as cursor:
         with _indexes_rebuilt(cursor) if rebuild_indexes else nullcontext():
@@ -529,7 +530,9 @@ def seed_customers(
                 end = min(start + batch, first + count) - 1
                 cursor.execute(INSERT_SQL, {**params, "first": start, "last": end})
                 inserted += cursor.rowcount
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(Customer._meta.db_table)}")
+        if rebuild_indexes or count * 10 >= table_rows:
+            # Fresh statistics, so searches plan for the new size at once, not after autovacuum.
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(Customer._meta.db_table)}")
     audit.record(
         None,
         "customers.seeded",
