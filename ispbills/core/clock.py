@@ -25,6 +25,15 @@ def local_today(tz_name: str) -> dt.date:
     return local_now(tz_name).date()
 
 
+def format_local(value: dt.datetime | None, fmt: str = "Y-m-d H:i") -> str:
+    """An aware datetime shown in the active (tenant's) zone, in Django's date format."""
+    from django.utils.dateformat import format as date_format
+
+    if not value:
+        return ""
+    return date_format(timezone.localtime(value), fmt)
+
+
 def is_valid_zone(name: str) -> bool:
     try:
         zoneinfo.ZoneInfo(name)

@@ -10,7 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from procrastinate import App, RetryStrategy
 from procrastinate.contrib.django import app
 
@@ -62,6 +64,7 @@ def start_job_run(
             kind=kind,
             label=label,
             result_permission=result_permission,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
         job.defer(run_id=run.pk, **job_kwargs)
     return run
@@ -110,8 +113,10 @@ def run_tracked(run_id: int, body: Callable[[Progress], tuple[str, dict[str, Any
     """Run a job body with a Progress; a failure marks the run failed and re-raises for retry."""
     progress = Progress(run_id)
     progress.start()
+    language = JobRun.objects.filter(pk=run_id).values_list("language", flat=True).first()
     try:
-        message, result = body(progress)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            message, result = body(progress)
     except Exception as exc:
         progress.fail(f"{type(exc).__name__}: {exc}")
         raise

@@ -126,6 +126,8 @@ class JobRun(Scoped, models.Model):
     error = models.TextField(_("error"), blank=True)
     # The permission a viewer also needs to open the result (e.g. audit.export).
     result_permission = models.CharField(max_length=60, blank=True)
+    # The language of whoever queued it: messages and reports are written in it.
+    language = models.CharField(max_length=10, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

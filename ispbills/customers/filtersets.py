@@ -19,7 +19,8 @@ def search_customers(queryset: QuerySet[Customer], term: str) -> QuerySet[Custom
     """One box for username, name, mobile, MAC and IP, each answered by an index.
 
     Digits search the mobile by prefix (01711…, +8801711…, Bangla digits); a MAC or an IP
-    matches exactly; other text matches the username by prefix or the name by fragment.
+    matches exactly; other text matches the username by prefix or, from 3 characters on, the
+    name by fragment.
     """
     term = term.translate(BANGLA_DIGITS).strip()
     if not term:
@@ -39,9 +40,10 @@ def search_customers(queryset: QuerySet[Customer], term: str) -> QuerySet[Custom
     if ":" in term:
         return queryset.filter(static_ipv6=term)
     upper = term.upper()
-    return queryset.annotate(_username=Upper("username"), _name=Upper("name")).filter(
-        Q(_username__startswith=upper) | Q(_name__contains=upper)
-    )
+    queryset = queryset.annotate(_username=Upper("username"), _name=Upper("name"))
+    if len(upper) < 3:  # a trigram index needs 3 characters; shorter would read every row
+        return queryset.filter(_username__startswith=upper)
+    return queryset.filter(Q(_username__startswith=upper) | Q(_name__contains=upper))
 
 
 class CustomerFilterSet(ScopedFilterSet):

@@ -208,9 +208,6 @@ class Customer(TenantOwned):
             models.Index(fields=["tenant", "status", "-id"], name="customer_status"),
             models.Index(fields=["tenant", "operator", "-id"], name="customer_operator"),
             models.Index(fields=["tenant", "expires_at"], name="customer_expiry"),
-            models.Index(fields=["zone"], name="customer_zone"),
-            models.Index(fields=["package"], name="customer_package"),
-            models.Index(fields=["manager"], name="customer_manager"),
             # Search: username and mobile by prefix, name by any fragment (trigram).
             models.Index(
                 OpClass(Upper("username"), name="varchar_pattern_ops"),

@@ -3,13 +3,14 @@
 from typing import Any
 
 import django_tables2 as tables
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from ispbills.core.clock import format_local
+from ispbills.core.money import format_money
 from ispbills.customers.models import Customer, CustomField, Zone
 
-TIME = "{% load ispbills %}{{ value|tenant_time }}"
-MONEY = "{% load ispbills %}{{ value|money }}"
-STATUS = "customers/partials/status_badge.html"
+STATUS_COLOURS = {"active": "success", "suspended": "warning", "fup": "info", "deleted": "dark"}
 
 
 class CustomerTable(tables.Table):
@@ -25,10 +26,10 @@ class CustomerTable(tables.Table):
     mobile = tables.Column(verbose_name=_("Mobile"))
     zone = tables.Column(verbose_name=_("Zone"))
     package = tables.Column(verbose_name=_("Package"))
-    status = tables.TemplateColumn(template_name=STATUS, verbose_name=_("Status"))
-    expires_at = tables.TemplateColumn(TIME, verbose_name=_("Expires"))
+    status = tables.Column(verbose_name=_("Status"))
+    expires_at = tables.Column(verbose_name=_("Expires"))
     operator = tables.Column(verbose_name=_("Operator"))
-    advance_balance = tables.TemplateColumn(MONEY, verbose_name=_("Advance"))
+    advance_balance = tables.Column(verbose_name=_("Advance"))
 
     class Meta:
         model = Customer
@@ -48,6 +49,19 @@ class CustomerTable(tables.Table):
 
     def __init__(self, *args: Any, show_money: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, exclude=() if show_money else ("advance_balance",), **kwargs)
+
+    # Python renderers, not template columns: a page of 50 rows renders several times faster.
+    def render_status(self, record: Customer) -> str:
+        colour = STATUS_COLOURS.get(record.status, "secondary")
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', colour, record.get_status_display()
+        )
+
+    def render_expires_at(self, value: Any) -> str:
+        return format_local(value)
+
+    def render_advance_balance(self, value: Any) -> str:
+        return format_money(value)
 
 
 class ZoneTable(tables.Table):

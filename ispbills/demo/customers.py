@@ -472,6 +472,15 @@ def _indexes_rebuilt(cursor: Any) -> Iterator[None]:
         [table],
     )
     indexes = cursor.fetchall()
+    # Per-column statistics targets (set by migrations for the search indexes) are not part
+    # of the index definition: keep them to set them again.
+    cursor.execute(
+        "SELECT a.attrelid::regclass::text, a.attnum, a.attstattarget FROM pg_attribute a"
+        " JOIN pg_index i ON i.indexrelid = a.attrelid WHERE i.indrelid = %s::regclass"
+        " AND a.attstattarget > 0",
+        [table],
+    )
+    statistics = cursor.fetchall()
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE conrelid = %s::regclass AND contype = 'f'",
@@ -490,6 +499,10 @@ def _indexes_rebuilt(cursor: Any) -> Iterator[None]:
     cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for _name, definition in indexes:
         cursor.execute(definition)
+    for name, column, target in statistics:
+        cursor.execute(
+            f"ALTER INDEX {name} ALTER COLUMN {int(column)} SET STATISTICS {int(target)}"
+        )
     for name, definition in foreign_keys:
         cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")

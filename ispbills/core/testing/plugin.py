@@ -56,6 +56,16 @@ def require_binary(binary: str, package: str) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _english(settings: Any) -> Any:
+    """Every test starts in English: a request in Bangla must not leak into the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_hashing(settings: Any) -> None:
     """Argon2 costs ~50 ms a hash; tests that check hashing opt back in."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

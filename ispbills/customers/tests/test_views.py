@@ -23,7 +23,9 @@ def page(user: Any, url: str, **params: Any) -> str:
     ("term", "expected"),
     [
         ("rah", {"rahim"}),
-        ("রহ", {"rahim"}),
+        ("রহি", {"rahim"}),
+        ("Ka", {"karim"}),
+        ("Mi", set()),
         ("KARIM", {"karim"}),
         ("01711", {"rahim"}),
         ("+8801811", {"karim"}),

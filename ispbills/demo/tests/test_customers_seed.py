@@ -29,12 +29,17 @@ Status = Customer.Status
 
 
 def schema_of_customers() -> list[tuple[str, str]]:
-    """Every index and constraint definition of the customer table."""
+    """Every index and constraint definition of the customer table, and the statistics
+    targets of the index columns."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer'"
             " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-            " WHERE conrelid = 'customers_customer'::regclass ORDER BY 1"
+            " WHERE conrelid = 'customers_customer'::regclass"
+            " UNION ALL SELECT a.attrelid::regclass::text, 'statistics ' || a.attstattarget"
+            " FROM pg_attribute a JOIN pg_index i ON i.indexrelid = a.attrelid"
+            " WHERE i.indrelid = 'customers_customer'::regclass AND a.attstattarget > 0"
+            " ORDER BY 1, 2"
         )
         return [(name, definition) for name, definition in cursor.fetchall()]
 
@@ -191,6 +196,7 @@ def test_a_bulk_load_in_batches_rebuilds_the_same_indexes_and_keys(cast: Any) ->
 
     seed_customers(cast.acme, 2_000, rebuild_indexes=True, batch=700)  # in three statements
 
+    assert ("customer_name_trgm", "statistics 1000") in before
     assert schema_of_customers() == before
     usernames = set(Customer.objects.values_list("username", flat=True))
     assert usernames == {seeded_username(n) for n in range(1, 2_101)}

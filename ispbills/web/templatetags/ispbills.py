@@ -3,9 +3,9 @@
 from typing import Any
 
 from django import template
-from django.utils import timezone
 
 from ispbills.core.access import access_of
+from ispbills.core.clock import format_local
 from ispbills.core.money import format_money
 
 register = template.Library()
@@ -20,11 +20,7 @@ def money(value: Any, currency: str = "BDT") -> str:
 @register.filter
 def tenant_time(value: Any, fmt: str = "Y-m-d H:i") -> str:
     """An aware datetime shown in the active (tenant's) zone, e.g. 2026-11-26 18:10."""
-    from django.utils.dateformat import format as date_format
-
-    if not value:
-        return ""
-    return date_format(timezone.localtime(value), fmt)
+    return format_local(value, fmt)
 
 
 @register.simple_tag(takes_context=True)
