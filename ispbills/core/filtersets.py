@@ -8,6 +8,7 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from ispbills.core.forms import FastSelect
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.scoping import ScopedQuerySet
 
@@ -44,6 +45,7 @@ class ScopedFilterSet(django_filters.FilterSet):
                 filter_, (django_filters.ChoiceFilter, django_filters.ModelChoiceFilter)
             ):
                 filter_.extra["empty_label"] = _("Any")
+                filter_.extra.setdefault("widget", FastSelect)
             elif isinstance(filter_, django_filters.IsoDateTimeFilter):
                 filter_.extra["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local"})
 

@@ -3,32 +3,27 @@
 from typing import Any
 
 import django_tables2 as tables
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.core.clock import format_local
-from ispbills.core.money import format_money
 from ispbills.customers.models import Customer, CustomField, Zone
-
-STATUS_COLOURS = {"active": "success", "suspended": "warning", "fup": "info", "deleted": "dark"}
 
 
 class CustomerTable(tables.Table):
+    """Headers and sorting come from the table; rows from customer_table.html."""
+
     select = tables.CheckBoxColumn(
         accessor="pk",
-        attrs={
-            "th__input": {"data-select-all": "customers", "aria-label": _("Select all")},
-            "td__input": {"name": "ids", "form": "bulk-form", "aria-label": _("Select")},
-        },
+        orderable=False,
+        attrs={"th__input": {"data-select-all": "customers", "aria-label": _("Select all")}},
     )
-    username = tables.Column(linkify=True, verbose_name=_("Username"))
+    username = tables.Column(verbose_name=_("Username"))
     name = tables.Column(verbose_name=_("Name"))
     mobile = tables.Column(verbose_name=_("Mobile"))
-    zone = tables.Column(verbose_name=_("Zone"))
-    package = tables.Column(verbose_name=_("Package"))
+    zone = tables.Column(verbose_name=_("Zone"), order_by="zone__name")
+    package = tables.Column(verbose_name=_("Package"), order_by="package__name")
     status = tables.Column(verbose_name=_("Status"))
     expires_at = tables.Column(verbose_name=_("Expires"))
-    operator = tables.Column(verbose_name=_("Operator"))
+    operator = tables.Column(verbose_name=_("Operator"), order_by="operator__name")
     advance_balance = tables.Column(verbose_name=_("Advance"))
 
     class Meta:
@@ -45,23 +40,12 @@ class CustomerTable(tables.Table):
             "operator",
             "advance_balance",
         )
+        template_name = "customers/partials/customer_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
 
     def __init__(self, *args: Any, show_money: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, exclude=() if show_money else ("advance_balance",), **kwargs)
-
-    # Python renderers, not template columns: a page of 50 rows renders several times faster.
-    def render_status(self, record: Customer) -> str:
-        colour = STATUS_COLOURS.get(record.status, "secondary")
-        return format_html(
-            '<span class="badge text-bg-{}">{}</span>', colour, record.get_status_display()
-        )
-
-    def render_expires_at(self, value: Any) -> str:
-        return format_local(value)
-
-    def render_advance_balance(self, value: Any) -> str:
-        return format_money(value)
+        self.show_money = show_money
 
 
 class ZoneTable(tables.Table):

@@ -51,8 +51,7 @@ class CustomerListView(ObjectListView):
     template_name = "customers/customer_list.html"
     title = gettext_lazy("Customers")
     add_url_name = "customers:customer_add"
-    export = CUSTOMER_EXPORT
-    keyset_pagination = True
+    keyset_pagination = True  # its export form (columns, CSV or XLSX) replaces the plain button
 
     def base_queryset(self) -> QuerySet[Customer]:
         return Customer.objects.select_related(*RELATED)

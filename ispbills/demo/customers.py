@@ -76,9 +76,10 @@ ZONES = {
     "Mohammadpur": ["Mohammadpur Town Hall", "Shyamoli", "Adabor", "Lalmatia"],
     "Badda": ["Merul Badda", "Uttar Badda", "Aftabnagar", "Shahjadpur"],
 }
+CONNECTION_TYPES = ["Fibre", "Cable", "Wireless"]
 CUSTOM_FIELDS = [
-    ("house_no", "House no.", CustomField.Kind.TEXT),
-    ("connection_date", "Connection date", CustomField.Kind.DATE),
+    ("connection_type", "Connection type", CustomField.Kind.CHOICE, CONNECTION_TYPES),
+    ("connection_date", "Connection date", CustomField.Kind.DATE, []),
 ]
 
 # Names in English and Bangla, pair by pair, so both scripts share one choice of index.
@@ -188,9 +189,15 @@ def seed_catalog(tenant: Tenant) -> Catalog:
     fields = {
         key: CustomField.objects.filter(tenant=tenant, key=key).first()
         or customer_services.save_custom_field(
-            actor=None, operator=root, key=key, label=label, kind=kind, position=position
+            actor=None,
+            operator=root,
+            key=key,
+            label=label,
+            kind=kind,
+            choices=choices,
+            position=position,
         )
-        for position, (key, label, kind) in enumerate(CUSTOM_FIELDS, start=1)
+        for position, (key, label, kind, choices) in enumerate(CUSTOM_FIELDS, start=1)
     }
     return Catalog(packages, profiles, vat, zones, fields)
 
@@ -366,9 +373,9 @@ SELECT %(tenant)s,
             ELSE '' END,
        CASE WHEN b / 10000000000 %% 5 < 2
             THEN (1000000000 + b %% 9000000000)::text ELSE '' END,
-       'House ' || house || ', Road ' || road || ', ' || coalesce(zone_name || ', ', '') || 'Dhaka',
+       coalesce(zone_name || ', ', '') || 'Dhaka',
        house,
-       'Road ' || road,
+       road,
        service_model,
        NULL,
        CASE WHEN b / 1000000000 %% 10 < 6
@@ -381,7 +388,7 @@ SELECT %(tenant)s,
        0,
        '',
        jsonb_build_object(
-           'house_no', house,
+           'connection_type', (ARRAY['Fibre', 'Cable', 'Wireless'])[1 + i %% 3],
            'connection_date', (created_at AT TIME ZONE %(timezone)s)::date::text
        ),
        is_trial,

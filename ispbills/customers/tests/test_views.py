@@ -219,3 +219,18 @@ def test_reseller_sees_root_packages_and_its_variants_but_cannot_change_the_mast
     assert "South Home 10" not in html
     assert client_as(cast.bob).get(f"/packages/{shop.home10.pk}/edit/").status_code == 404
     assert client_as(cast.bob).get(f"/packages/{shop.north_home10.pk}/edit/").status_code == 200
+
+
+def test_a_sorted_list_pages_by_number_and_renders_only_one_page(
+    cast: Any, new_customer: Any
+) -> None:
+    for i in range(55):
+        new_customer(username=f"s{i:02d}")
+
+    first = page(cast.bob, "/customers/", sort="username")
+    second = page(cast.bob, "/customers/", sort="username", page=2)
+
+    assert first.count('name="ids"') == 50
+    assert first.index(">s00</a>") < first.index(">s49</a>")
+    assert ">s50</a>" not in first
+    assert second.count('name="ids"') == 5

@@ -85,7 +85,7 @@ def test_demo_catalog_is_a_dhaka_isp_catalog(db: Any) -> None:
     mirpur_areas = Zone.objects.filter(parent__name="Mirpur").values_list("name", flat=True)
     assert {"Mirpur-10", "Mirpur-12"} <= set(mirpur_areas)
     assert list(CustomField.objects.values_list("key", "kind")) == [
-        ("house_no", "text"),
+        ("connection_type", "choice"),
         ("connection_date", "date"),
     ]
     assert AuditEvent.objects.filter(verb="package.created").count() == 7
@@ -157,7 +157,7 @@ def test_seeded_customers_keep_every_rule_of_the_customer_model(cast: Any) -> No
         assert customer.created_at <= customer.status_changed_at
         assert customer.created_at < customer.expires_at
         assert not customer.is_trial or customer.trial_ends_at is not None
-        assert set(customer.custom_fields) == {"house_no", "connection_date"}
+        assert set(customer.custom_fields) == {"connection_type", "connection_date"}
     for customer in customers[::50]:
         customer.full_clean()
 
