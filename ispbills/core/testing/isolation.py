@@ -47,8 +47,8 @@ OPEN_PAGES: dict[str, str] = {
     "api-schema": "the OpenAPI document, no data",
     "api-docs": "the API docs page, no data",
     "api-v1:me": "the user's own record",
-    "customers:customer_bulk": "POST only; restrict(change) in the base view and the service; "
-    "covered by the bulk tests",
+    "customers:customer_bulk": "its form narrows choices like every ScopedForm; the POST goes "
+    "through restrict(change) and the service; covered by the bulk tests",
     "customers:customer_mac_bind": "resolves usernames through restrict(change); covered by "
     "the bulk tests",
     "customers:customer_export": "queues an export that restricts in the job (exports below)",

@@ -234,3 +234,15 @@ def test_a_sorted_list_pages_by_number_and_renders_only_one_page(
     assert first.index(">s00</a>") < first.index(">s49</a>")
     assert ">s50</a>" not in first
     assert second.count('name="ids"') == 5
+
+
+def test_the_bulk_form_loads_on_demand_with_choices_in_reach(cast: Any, shop: Any) -> None:
+    listing = page(cast.bob, "/customers/")
+    form = page(cast.bob, "/customers/bulk/")
+
+    assert "Monthly 10th" not in listing  # the bulk choice lists are not on the list page
+    assert 'id="bulk-form"' in form
+    assert "North Home 10" in form
+    assert "South Home 10" not in form
+    assert "Monthly 10th" in form
+    assert client_as(cast.nina).get("/customers/bulk/").status_code == 403
