@@ -1,5 +1,6 @@
 """Catalog pages: packages (masters and variants), billing profiles, VAT profiles."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -149,39 +150,37 @@ class BillingProfileDetailView(CatalogDetailView):
     replace_field = "billing_profile"
 
 
-class BillingProfileCreateView(ServiceFormView):
+class ProfileFormView(ServiceFormView):
+    """Create (no pk) or change (pk) a billing or VAT profile through its service."""
+
+    save: Callable[..., Any]  # the profile's service function
+    initial_fields: tuple[str, ...] = ()
+
+    def get_initial(self) -> dict[str, Any]:
+        if self.object is None:
+            return {"operator": access_of(self.request.user).operator_id}
+        return {key: getattr(self.object, key) for key in self.initial_fields}
+
+    def perform(self, form: Any) -> Any:
+        data = dict(form.cleaned_data)
+        operator = data.pop("operator", None) or self.object.operator
+        return type(self).save(
+            actor=self.request.user, operator=operator, profile=self.object, **data
+        )
+
+
+class BillingProfileCreateView(ProfileFormView):
     model = BillingProfile
     form_class = BillingProfileForm
     title = _("New billing profile")
     success_message = _("Billing profile %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
-
-    def perform(self, form: Any) -> BillingProfile:
-        data = dict(form.cleaned_data)
-        return services.save_billing_profile(
-            actor=self.request.user, operator=data.pop("operator"), **data
-        )
+    save = staticmethod(services.save_billing_profile)
+    initial_fields = PROFILE_FIELDS
 
 
-class BillingProfileEditView(ServiceFormView):
-    model = BillingProfile
-    form_class = BillingProfileForm
+class BillingProfileEditView(BillingProfileCreateView):
     action = "change"
     title = _("Edit billing profile")
-    success_message = _("Billing profile %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {key: getattr(self.object, key) for key in PROFILE_FIELDS}
-
-    def perform(self, form: Any) -> BillingProfile:
-        return services.save_billing_profile(
-            actor=self.request.user,
-            operator=self.object.operator,
-            profile=self.object,
-            **form.cleaned_data,
-        )
 
 
 class VatProfileListView(ObjectListView):
@@ -198,38 +197,15 @@ class VatProfileDetailView(CatalogDetailView):
     edit_url_name = "catalog:vatprofile_edit"
 
 
-class VatProfileCreateView(ServiceFormView):
+class VatProfileCreateView(ProfileFormView):
     model = VatProfile
     form_class = VatProfileForm
     title = _("New VAT profile")
     success_message = _("VAT profile %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
-
-    def perform(self, form: Any) -> VatProfile:
-        data = dict(form.cleaned_data)
-        return services.save_vat_profile(
-            actor=self.request.user, operator=data.pop("operator"), **data
-        )
+    save = staticmethod(services.save_vat_profile)
+    initial_fields = ("name", "rate", "inclusive", "is_active")
 
 
-class VatProfileEditView(ServiceFormView):
-    model = VatProfile
-    form_class = VatProfileForm
+class VatProfileEditView(VatProfileCreateView):
     action = "change"
     title = _("Edit VAT profile")
-    success_message = _("VAT profile %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {
-            key: getattr(self.object, key) for key in ("name", "rate", "inclusive", "is_active")
-        }
-
-    def perform(self, form: Any) -> VatProfile:
-        return services.save_vat_profile(
-            actor=self.request.user,
-            operator=self.object.operator,
-            profile=self.object,
-            **form.cleaned_data,
-        )
