@@ -863,7 +863,7 @@ class _Normaliser:
             )
         if not _blank(raw.get("balance")):
             self.balance(row, raw["balance"])
-        _check_required(values, errors)
+        services.check_rules(values, errors)
         for name, limit in _MAX_LENGTHS.items():
             value = values.get(name)
             if limit and isinstance(value, str) and len(value) > limit:
@@ -971,29 +971,6 @@ class _Resolver:
             "kind": kind,
         }
         return None, message, key
-
-
-def _check_required(values: dict[str, Any], errors: Any) -> None:
-    """The registration rules of customers.services that need no database."""
-    for key in services.REQUIRED:
-        if not values.get(key) and key not in errors.fields:
-            errors.add(key, _("Required."))
-    service_model = values.get("service_model") or Customer.ServiceModel.PPPOE
-    if service_model in services.NEEDS_PASSWORD and not values.get("service_password"):
-        errors.add("service_password", _("PPPoE and hotspot accounts need a password."))
-    if (
-        service_model == Customer.ServiceModel.STATIC
-        and not values.get("static_ipv4")
-        and not values.get("static_ipv6")
-    ):
-        errors.add("static_ipv4", _("Static IP customers need an address."))
-    package = values.get("package")
-    if package is not None and package.service_model != service_model:
-        errors.add(
-            "package",
-            _("This package is for %(model)s customers.")
-            % {"model": package.get_service_model_display()},
-        )
 
 
 # ---- the database side ------------------------------------------------------------------------

@@ -287,6 +287,29 @@ def _check_duplicates(
             )
 
 
+def check_rules(values: dict[str, Any], errors: _Errors) -> None:
+    """The rules on a customer's values that need no database (imports use them too)."""
+    for key in REQUIRED:
+        if not values.get(key) and key not in errors.fields:
+            errors.add(key, _("Required."))
+    service_model = values.get("service_model") or Customer.ServiceModel.PPPOE
+    if service_model in NEEDS_PASSWORD and not values.get("service_password"):
+        errors.add("service_password", _("PPPoE and hotspot accounts need a password."))
+    if (
+        service_model == Customer.ServiceModel.STATIC
+        and not values.get("static_ipv4")
+        and not values.get("static_ipv6")
+    ):
+        errors.add("static_ipv4", _("Static IP customers need an address."))
+    package = values.get("package")
+    if package is not None and package.service_model != service_model:
+        errors.add(
+            "package",
+            _("This package is for %(model)s customers.")
+            % {"model": package.get_service_model_display()},
+        )
+
+
 def _validate(
     actor: Any, operator: Operator, data: dict[str, Any], customer: Customer | None
 ) -> dict[str, Any]:
@@ -301,25 +324,7 @@ def _validate(
         )
     merged = {key: getattr(customer, key) for key in EDITABLE} if customer else {}
     merged.update(values)
-    for key in REQUIRED:
-        if not merged.get(key) and key not in errors.fields:
-            errors.add(key, _("Required."))
-    service_model = merged.get("service_model") or Customer.ServiceModel.PPPOE
-    if service_model in NEEDS_PASSWORD and not merged.get("service_password"):
-        errors.add("service_password", _("PPPoE and hotspot accounts need a password."))
-    if (
-        service_model == Customer.ServiceModel.STATIC
-        and not merged.get("static_ipv4")
-        and not merged.get("static_ipv6")
-    ):
-        errors.add("static_ipv4", _("Static IP customers need an address."))
-    package = merged.get("package")
-    if package is not None and package.service_model != service_model:
-        errors.add(
-            "package",
-            _("This package is for %(model)s customers.")
-            % {"model": package.get_service_model_display()},
-        )
+    check_rules(merged, errors)
     if merged.get("is_trial") and not merged.get("trial_ends_at"):
         errors.add("trial_ends_at", _("A trial needs its end time."))
     if (
