@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ispbills.tenancy",
     "ispbills.catalog",
     "ispbills.customers",
+    "ispbills.radius",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

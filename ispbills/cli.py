@@ -7,6 +7,7 @@ ispbills demo                seed the demo ISP (see --help)
 ispbills createadmin         create a platform super admin or an ISP's first group admin
 ispbills token create USER   print a new API token once
 ispbills db start|stop|status   the embedded PostgreSQL (when DATABASE_URL is unset)
+ispbills radius config|serve    write the FreeRADIUS configuration / run FreeRADIUS
 ispbills <command>           any Django management command (migrate, shell, …)
 """
 

@@ -1,0 +1,120 @@
+"""FreeRADIUS on this database.
+
+``radius config --out DIR``  write a FreeRADIUS 3.2 configuration (run: freeradius -f -d DIR)
+``radius serve``             run FreeRADIUS in the foreground from a fresh configuration
+                             in <data dir>/radius
+"""
+
+import signal
+import subprocess
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from ispbills.radius.server import (
+    LOG_DESTINATIONS,
+    RadiusConfigError,
+    RadiusOptions,
+    default_run_as,
+    find_freeradius,
+    missing_tables,
+    radius_secret,
+    write_config,
+)
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        config = sub.add_parser("config", help="write a FreeRADIUS configuration directory")
+        config.add_argument("--out", required=True, type=Path, help="directory to write")
+        serve = sub.add_parser("serve", help="run FreeRADIUS in the foreground")
+        serve.add_argument(
+            "--debug", action="store_true", help="FreeRADIUS debug output (freeradius -X)"
+        )
+        for command in (config, serve):
+            command.add_argument("--auth-port", type=int, default=1812)
+            command.add_argument("--acct-port", type=int, default=1813)
+            command.add_argument(
+                "--listen", default="127.0.0.1", help="address to listen on (* for all)"
+            )
+            command.add_argument(
+                "--reject-delay",
+                type=int,
+                default=1,
+                help="seconds before an Access-Reject is sent (0-5)",
+            )
+            command.add_argument(
+                "--user",
+                help="user FreeRADIUS switches to when started as root "
+                "(default: freerad, or the owner of the embedded database)",
+            )
+        config.add_argument(
+            "--log",
+            choices=LOG_DESTINATIONS,
+            default="files",
+            help="where FreeRADIUS logs (files: DIR/log/radius.log)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        database = connection.settings_dict
+        try:
+            radius = RadiusOptions(
+                secret=radius_secret(),
+                auth_port=options["auth_port"],
+                acct_port=options["acct_port"],
+                listen=options["listen"],
+                reject_delay=options["reject_delay"],
+                run_as=options["user"] or default_run_as(database),
+                log_destination=options.get("log") or "files",
+            )
+            if options["action"] == "config":
+                out = write_config(options["out"], database, radius)
+                self.stdout.write(f"Wrote {out}. Run: freeradius -f -d {out}")
+                return
+            self.serve(radius, debug=options["debug"])
+        except RadiusConfigError as exc:
+            raise CommandError(exc.message) from None
+
+    def serve(self, radius: RadiusOptions, *, debug: bool) -> None:
+        binary = find_freeradius()
+        if binary is None:
+            raise CommandError(
+                "FreeRADIUS is not installed. On Debian or Ubuntu: "
+                "apt-get install freeradius freeradius-postgresql freeradius-utils"
+            )
+        missing = missing_tables()
+        if missing:
+            raise CommandError(
+                f"The database has no {', '.join(missing)} table: run `ispbills migrate` first."
+            )
+        out = write_config(Path(settings.DATA_DIR) / "radius", connection.settings_dict, radius)
+        # FreeRADIUS opens its own connections; ours is not needed while it runs.
+        connection.close()
+        self.stdout.write(
+            f"FreeRADIUS on {radius.listen} ports {radius.auth_port}/{radius.acct_port} "
+            f"with {out}. Ctrl-C stops it."
+        )
+        self.stdout.flush()
+        # -l stdout: the log on the terminal, start-up errors included.
+        command = [binary, "-f", "-l", "stdout", *(["-X"] if debug else []), "-d", str(out)]
+        process = subprocess.Popen(command)
+        stopping = False
+
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+            process.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        code = process.wait()
+        # Asked to stop, FreeRADIUS exits with a code of its own (2 on SIGINT): not an error.
+        if code != 0 and not stopping:
+            raise CommandError(f"FreeRADIUS stopped with exit code {code}; see its output above.")
