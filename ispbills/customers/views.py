@@ -165,7 +165,10 @@ class StatusChangeView(ServiceFormView):
 
     @property
     def target(self) -> str:
-        return str(self.kwargs["to"])
+        target = str(self.kwargs["to"])
+        if target != "restore" and target not in Customer.Status.values:
+            raise Http404(_("Unknown status."))
+        return target
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -183,8 +186,6 @@ class StatusChangeView(ServiceFormView):
             return services.restore_customer(
                 actor=self.request.user, customer=self.object, reason=reason
             )
-        if self.target not in Customer.Status.values:
-            raise DomainError(_("Unknown status."))
         return services.change_status(
             actor=self.request.user, customer=self.object, to=self.target, reason=reason
         )

@@ -246,3 +246,12 @@ def test_the_bulk_form_loads_on_demand_with_choices_in_reach(cast: Any, shop: An
     assert "South Home 10" not in form
     assert "Monthly 10th" in form
     assert client_as(cast.nina).get("/customers/bulk/").status_code == 403
+
+
+def test_an_unknown_status_in_the_url_is_a_404_not_an_error(cast: Any, new_customer: Any) -> None:
+    customer = new_customer()
+
+    response = client_as(cast.bob).post(f"/customers/{customer.pk}/status/frozen/", {})
+
+    assert response.status_code == 404
+    assert Customer.objects.get(pk=customer.pk).status == "active"
