@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ispbills.catalog.models import BillingProfile, Package, VatProfile
-from ispbills.core import audit
+from ispbills.core import audit, events
 from ispbills.core.access import access_of
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.money import MoneyError, to_money
@@ -138,6 +138,10 @@ def save_package(
     technical = {key: getattr(saved, key) for key in Package.TECHNICAL_FIELDS}
     if package is not None and parent is None and saved.variants.exists():
         saved.variants.update(**technical)  # variants follow their master's speeds and rules
+    # -- RADIUS: the radius app (a layer above) rewrites the packages' group rows on this event.
+    variants = list(saved.variants.values_list("pk", flat=True)) if parent is None else []
+    events.emit("package.saved", package_ids=[saved.pk, *variants])
+    # -- end RADIUS
     return saved
 
 

@@ -49,6 +49,7 @@ from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import BANGLA_DIGITS
 from ispbills.customers import services
 from ispbills.customers.models import Customer, Zone
+from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator
 
 BATCH = 2000
@@ -1152,6 +1153,7 @@ def _write(
                 }
             )
         copy_insert(AuditEvent, audit_rows)
+        provision_customers(ids)  # RADIUS rows, same transaction
         # One event per batch: subscribers (RADIUS, notifications) work set-based too.
         events.emit("customers.imported", customer_ids=ids, import_run_id=run_id)
         written += len(batch)

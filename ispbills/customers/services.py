@@ -24,6 +24,7 @@ from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
 from ispbills.customers.models import Customer, CustomerNote, CustomField, Zone
+from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator, User
 from ispbills.tenancy.roles import Role
 
@@ -364,6 +365,7 @@ def register_customer(*, actor: Any, operator: Operator, **data: Any) -> Custome
     customer.save()
     changes = _audit_changes({}, {key: getattr(customer, key) for key in values})
     audit.record(actor, "customer.created", customer, changes=changes)
+    provision_customers([customer.pk])  # RADIUS rows, same transaction
     events.emit("customer.created", customer_id=customer.pk)
     return customer
 
@@ -384,6 +386,8 @@ def update_customer(*, actor: Any, customer: Customer, **data: Any) -> Customer:
         return customer
     customer.save()
     audit.record(actor, "customer.updated", customer, changes=changes)
+    # RADIUS rows, same transaction; a previous username's rows go too.
+    provision_customers([customer.pk], usernames=[before.get("username") or ""])
     events.emit("customer.updated", customer_id=customer.pk, fields=sorted(changes))
     return customer
 
@@ -425,6 +429,7 @@ def change_status(*, actor: Any, customer: Customer, to: str, reason: str = "") 
         customer,
         changes={"status": [old, to], "reason": reason},
     )
+    provision_customers([customer.pk])  # RADIUS rows, same transaction
     events.emit("customer.status_changed", customer_id=customer.pk, old=old, new=to)
     return customer
 
@@ -479,6 +484,7 @@ def restore_customer(*, actor: Any, customer: Customer, reason: str = "") -> Cus
         customer,
         changes={"status": [Status.DELETED, back_to], "reason": reason},
     )
+    provision_customers([customer.pk])  # RADIUS rows, same transaction
     events.emit("customer.status_changed", customer_id=customer.pk, old=Status.DELETED, new=back_to)
     return customer
 
@@ -526,6 +532,7 @@ def transfer_customer(
         customer,
         changes={"operator": [old.name, to_operator.name], "reason": reason},
     )
+    provision_customers([customer.pk])  # RADIUS rows, same transaction
     events.emit(
         "customer.transferred",
         customer_id=customer.pk,
@@ -574,10 +581,13 @@ def expire_trials(*, now: dt.datetime | None = None) -> int:
                    '{"status": ["trial", "disabled"], "reason": "trial ended"}'::jsonb, '',
                    %(now)s
               FROM expired
+            RETURNING object_id::bigint
             """,
             {"now": now},
         )
-        return cursor.rowcount
+        ids = [row[0] for row in cursor.fetchall()]
+        provision_customers(ids)  # RADIUS rows, same transaction
+        return len(ids)
 
 
 # ---- zones and custom fields ----------------------------------------------------------------
@@ -789,6 +799,7 @@ def bulk_update_customers(*, actor: Any, customers: Any, changes: dict[str, Any]
             if row[column] != value
         },
     )
+    provision_customers([row["id"] for row in rows])  # RADIUS rows, same transaction
     return len(rows)
 
 
@@ -859,6 +870,7 @@ def bind_macs(*, actor: Any, tenant_id: int, pairs: list[tuple[str, str]]) -> in
         rows,
         lambda row: {"mac_address": [row["old"], wanted[row["username"].lower()]]},
     )
+    provision_customers([row["id"] for row in rows])  # RADIUS rows, same transaction
     return len(rows)
 
 
@@ -933,6 +945,7 @@ def replace_reference(
                 **{f"{field}_id": new_id}, updated_at=clock.now()
             )
             _bulk_audit(actor, "customer.updated", usable, lambda row: {field: [old_id, new_id]})
+            provision_customers([row["id"] for row in usable])  # RADIUS rows, same transaction
             done += len(usable)
         progress.update(
             done + skipped, total, _("%(n)s of %(t)s customers") % {"n": done + skipped, "t": total}

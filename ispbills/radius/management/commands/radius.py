@@ -3,18 +3,26 @@
 ``radius config --out DIR``  write a FreeRADIUS 3.2 configuration (run: freeradius -f -d DIR)
 ``radius serve``             run FreeRADIUS in the foreground from a fresh configuration
                              in <data dir>/radius
+``radius sync [--tenant SLUG] [--after ID] [--batch N]``
+                             provision every customer (and package) into the RADIUS tables,
+                             one committed batch at a time; rerun with --after to resume
+``radius check [--tenant SLUG] [--fix]``
+                             report RADIUS rows that differ from what provisioning would
+                             write, per username; --fix provisions the drifted ones
 """
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 
+from ispbills.radius import provisioning
 from ispbills.radius.server import (
     LOG_DESTINATIONS,
     RadiusConfigError,
@@ -38,6 +46,13 @@ class Command(BaseCommand):
         serve.add_argument(
             "--debug", action="store_true", help="FreeRADIUS debug output (freeradius -X)"
         )
+        sync = sub.add_parser("sync", help="provision every customer into the RADIUS tables")
+        sync.add_argument("--after", type=int, default=0, help="resume after this customer id")
+        check = sub.add_parser("check", help="report drift between customers and RADIUS rows")
+        check.add_argument("--fix", action="store_true", help="provision what drifted")
+        for command in (sync, check):
+            command.add_argument("--tenant", help="only this ISP (its slug)")
+            command.add_argument("--batch", type=int, default=5000, help="customers per batch")
         for command in (config, serve):
             command.add_argument("--auth-port", type=int, default=1812)
             command.add_argument("--acct-port", type=int, default=1813)
@@ -63,6 +78,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "sync":
+            self.sync_all(self.tenant_id(options["tenant"]), options["after"], options["batch"])
+            return
+        if options["action"] == "check":
+            self.check_drift(
+                self.tenant_id(options["tenant"]), options["batch"], fix=options["fix"]
+            )
+            return
         database = connection.settings_dict
         try:
             radius = RadiusOptions(
@@ -81,6 +104,57 @@ class Command(BaseCommand):
             self.serve(radius, debug=options["debug"])
         except RadiusConfigError as exc:
             raise CommandError(exc.message) from None
+
+    def tenant_id(self, slug: str | None) -> int | None:
+        if slug is None:
+            return None
+        from ispbills.tenancy.models import Tenant
+
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            raise CommandError(f"No ISP with the slug {slug!r}.")
+        return tenant.pk
+
+    def sync_all(self, tenant_id: int | None, after: int, batch: int) -> None:
+        started = time.perf_counter()
+        with transaction.atomic():
+            rows = provisioning.provision_packages(provisioning.package_ids(tenant_id=tenant_id))
+        customers = 0
+        for ids in provisioning.customer_batches(tenant_id=tenant_id, after=after, size=batch):
+            with transaction.atomic():  # committed per batch: a rerun with --after resumes
+                rows += provisioning.provision_customers(ids)
+            customers += len(ids)
+            self.stdout.write(f"{customers} customers, up to id {ids[-1]} (resume: --after)")
+        seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"Synced {customers} customers: {rows} rows in {seconds:.2f} s "
+            f"({rows / seconds if seconds else 0:,.0f} rows/s)."
+        )
+
+    def check_drift(self, tenant_id: int | None, batch: int, *, fix: bool) -> None:
+        found = provisioning.drift(tenant_id=tenant_id, batch=batch)
+        for username, lines in sorted(found.users.items()):
+            verdict = "extra" if username in found.orphans else found.verdict(username)
+            self.stdout.write(f"{username}: {verdict}")
+            for kind, line in lines:
+                self.stdout.write(f"  {'+' if kind == 'missing' else '-'} {line}")
+        for username in found.orphans:
+            if username not in found.users:
+                self.stdout.write(f"{username}: extra (no live customer has this username)")
+        for groupname, lines in sorted(found.groups.items()):
+            self.stdout.write(f"group {groupname}: different")
+            for kind, line in lines:
+                self.stdout.write(f"  {'+' if kind == 'missing' else '-'} {line}")
+        users = len(set(found.users) | set(found.orphans))
+        if not found:
+            self.stdout.write("No drift.")
+            return
+        self.stdout.write(f"Drift: {users} usernames, {len(found.groups)} groups.")
+        if fix:
+            written = provisioning.repair(found)
+            self.stdout.write(f"Fixed: {written} rows written.")
+        else:
+            raise CommandError("RADIUS rows drifted; run with --fix to repair.")
 
     def serve(self, radius: RadiusOptions, *, debug: bool) -> None:
         binary = find_freeradius()
