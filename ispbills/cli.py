@@ -1,6 +1,7 @@
 """The ``ispbills`` command: run the whole stack, or any single part, or any manage.py command.
 
 ispbills run                 migrate, seed the demo if empty, start web + worker (+ scheduler)
+                             and FreeRADIUS when it is installed
 ispbills web                 the web server (gunicorn)
 ispbills worker              the job worker; it also runs the periodic scheduler
 ispbills demo                seed the demo ISP (see --help)
@@ -12,6 +13,7 @@ ispbills <command>           any Django management command (migrate, shell, …)
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,11 +75,13 @@ def run(argv: Sequence[str]) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ISPBILLS_PORT", "8000")))
     parser.add_argument("--password", help="password for the demo logins (else generated)")
     parser.add_argument("--no-demo", action="store_true", help="do not seed the demo ISP")
+    parser.add_argument("--no-radius", action="store_true", help="do not start FreeRADIUS")
     args = parser.parse_args(argv)
 
     server = _embedded()
     started = False
     children: list[subprocess.Popen[bytes]] = []
+    radius: tuple[subprocess.Popen[bytes], str] | None = None
 
     def stop(*_args: object) -> None:
         raise KeyboardInterrupt
@@ -123,8 +127,15 @@ def run(argv: Sequence[str]) -> int:
             )
         )
         children.append(subprocess.Popen([*exe, "worker"], env=env, start_new_session=True))
+        radius = None if args.no_radius else _start_radius(exe, env)
+        if radius is not None:
+            credentials.append(radius[1])
         _print_banner(f"http://{args.host}:{args.port}/", credentials)
+        radius_warned = False
         while all(child.poll() is None for child in children):
+            if radius is not None and radius[0].poll() is not None and not radius_warned:
+                radius_warned = True  # the panel stays up; FreeRADIUS is optional here
+                print(f"FreeRADIUS stopped; see {_data_dir() / 'radius.log'}", flush=True)
             time.sleep(0.5)
         print("A process stopped; shutting down.", flush=True)
         return 1
@@ -137,10 +148,32 @@ def run(argv: Sequence[str]) -> int:
             print(exc.stderr, file=sys.stderr)
         return 1
     finally:
-        _stop_children(children)
+        _stop_children(children + ([radius[0]] if radius is not None else []))
         if started and server:
             server.stop()
             print("Embedded PostgreSQL stopped.", flush=True)
+
+
+def _start_radius(
+    exe: list[str], env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str] | None:
+    """FreeRADIUS on this database when it is installed (ports from ISPBILLS_RADIUS_*_PORT)."""
+    if not (shutil.which("freeradius") or shutil.which("radiusd")):
+        return None
+    auth = os.environ.get("ISPBILLS_RADIUS_AUTH_PORT", "1812")
+    acct = os.environ.get("ISPBILLS_RADIUS_ACCT_PORT", "1813")
+    log = (_data_dir() / "radius.log").open("ab")
+    process = subprocess.Popen(
+        [*exe, "radius", "serve", "--auth-port", auth, "--acct-port", acct],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return (
+        process,
+        f"FreeRADIUS: 127.0.0.1 ports {auth}/{acct}, log in {_data_dir() / 'radius.log'}",
+    )
 
 
 def _stop_children(children: list["subprocess.Popen[bytes]"]) -> None:

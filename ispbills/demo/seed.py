@@ -4,9 +4,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Max
 
 from ispbills.core.errors import DomainError
+from ispbills.customers.models import Customer
 from ispbills.demo.customers import seed_catalog, seed_customers
+from ispbills.radius import provisioning
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
 from ispbills.tenancy.roles import Role
@@ -109,7 +112,15 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     services.create_superadmin(username="superadmin", password=password)
     seed_catalog(tenant)
     seed_customers(tenant, customers)
+    provision_demo(tenant)
     return DEMO_LOGINS
+
+
+def provision_demo(tenant: Tenant, *, after: int = 0) -> None:
+    """Seeded customers get their RADIUS rows, as every registered customer does."""
+    provisioning.provision_packages(provisioning.package_ids(tenant_id=tenant.pk))
+    for ids in provisioning.customer_batches(tenant_id=tenant.pk, after=after):
+        provisioning.provision_customers(ids)
 
 
 def add_demo_customers(count: int) -> int:
@@ -118,7 +129,10 @@ def add_demo_customers(count: int) -> int:
     tenant = demo_tenant()
     if tenant is None:
         raise DomainError("There is no demo ISP yet; run the demo command first.")
-    return seed_customers(tenant, count)
+    last = Customer.objects.filter(tenant=tenant).aggregate(last=Max("pk"))["last"] or 0
+    added = seed_customers(tenant, count)
+    provision_demo(tenant, after=last)
+    return added
 
 
 STAFF = [

@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +42,16 @@ def test_socket_dir_moves_to_tmp_when_the_path_is_too_long(tmp_path: Path) -> No
     assert len(str(EmbeddedPostgres(deep).socket_dir / ".s.PGSQL.5432")) <= 100
 
 
+def _radius_of(tmp_path: Path) -> list[psutil.Process]:
+    """FreeRADIUS processes serving the configuration under this data dir."""
+    return [
+        p
+        for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] in {"freeradius", "radiusd"}
+        and str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -50,7 +61,13 @@ def _free_port() -> int:
 def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_path: Path) -> None:
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env |= {"ISPBILLS_DATA_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
+    env |= {
+        "ISPBILLS_DATA_DIR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+        "ISPBILLS_RADIUS_AUTH_PORT": str(_free_port()),
+        "ISPBILLS_RADIUS_ACCT_PORT": str(_free_port()),
+    }
+    with_radius = shutil.which("freeradius") is not None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -81,6 +98,12 @@ def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_
         assert f"running at http://127.0.0.1:{port}/" in banner, banner
         assert re.search(r"admin\s+Group admin", banner)
         assert "password for all: Demo-pass-2026" in banner
+        if with_radius:
+            assert f"ports {env['ISPBILLS_RADIUS_AUTH_PORT']}/" in banner
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not _radius_of(tmp_path):
+                time.sleep(0.2)
+            assert _radius_of(tmp_path), "FreeRADIUS should run beside the panel"
         children = psutil.Process(process.pid).children(recursive=True)
         postgres = [
             p
@@ -112,4 +135,5 @@ def test_run_brings_up_the_panel_with_demo_logins_and_leaves_nothing_behind(tmp_
 
     gone = [p for p in [*children, *postgres] if p.is_running() and p.status() != "zombie"]
     assert gone == []
+    assert _radius_of(tmp_path) == []
     assert "Embedded PostgreSQL stopped." in (process.stdout.read() if process.stdout else "")

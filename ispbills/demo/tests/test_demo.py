@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 from ispbills.core.testing.isolation import client_as
 from ispbills.customers.models import Customer
 from ispbills.demo.seed import DEMO_CUSTOMERS, DEMO_LOGINS, seed_demo
+from ispbills.radius.models import RadCheck
+from ispbills.radius.provisioning import drift
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Tenant, User
 
@@ -87,3 +89,12 @@ def test_demo_refuses_a_database_with_real_isps(db: Any) -> None:
         call_command("demo", password="Demo-pass-2026")
 
     assert list(Tenant.objects.values_list("name", flat=True)) == ["Real ISP"]
+
+
+def test_demo_customers_get_their_radius_rows(db: Any) -> None:
+    seed_demo(password="Demo-pass-2026")
+
+    active = Customer.objects.filter(status="active").first()
+    assert active is not None
+    assert RadCheck.objects.filter(username=active.username).exists()
+    assert not drift()
