@@ -84,6 +84,9 @@ def run(argv: Sequence[str]) -> int:
     radius: tuple[subprocess.Popen[bytes], str] | None = None
 
     def stop(*_args: object) -> None:
+        # Stop once: a second Ctrl-C or SIGTERM must not cut the clean shutdown short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     # Both, explicitly: a shell that starts us in the background leaves SIGINT ignored.
