@@ -10,6 +10,7 @@ from ispbills.core.access import access_of
 from ispbills.core.forms import ScopedForm
 from ispbills.customers.models import Customer, CustomField, Zone
 from ispbills.customers.services import visible_managers
+from ispbills.tenancy.api import reachable_operators
 from ispbills.tenancy.models import Operator
 
 LOCAL_TIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -75,6 +76,10 @@ class CustomerForm(ScopedForm):
         manager.queryset = visible_managers(self.user)
         if customer is not None:
             del self.fields["operator"]
+        else:
+            # The owners a service accepts from this user (a manager holds no operators.view).
+            owner: Any = self.fields["operator"]
+            owner.queryset = reachable_operators(self.user)
         if not access_of(self.user).can("money.view"):
             del self.fields["custom_price"]
         self.custom_definitions = list(

@@ -359,6 +359,8 @@ def register_customer(*, actor: Any, operator: Operator, **data: Any) -> Custome
     _require(actor, "customers.add", operator)
     if not operator.is_active:
         raise DomainError(_("This operator is disabled."))
+    if not data.get("manager") and access_of(actor).role == Role.MANAGER:
+        data["manager"] = actor  # managers work only with assigned customers: keep what you add
     values = _validate(actor, operator, data, None)
     customer = Customer(tenant_id=operator.tenant_id, operator=operator, **values)
     customer.status_changed_at = clock.now()

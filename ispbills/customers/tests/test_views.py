@@ -255,3 +255,22 @@ def test_an_unknown_status_in_the_url_is_a_404_not_an_error(cast: Any, new_custo
 
     assert response.status_code == 404
     assert Customer.objects.get(pk=customer.pk).status == "active"
+
+
+def test_a_manager_registers_a_customer_and_keeps_it(cast: Any, shop: Any) -> None:
+    form = {
+        "operator": cast.acme_root.pk,
+        "username": "by.carol",
+        "service_password": "pw-1",
+        "name": "Carol's customer",
+        "mobile": "01711 999777",
+        "service_model": "pppoe",
+        "package": shop.home10.pk,
+    }
+
+    response = client_as(cast.carol).post("/customers/add/", form)
+
+    customer = Customer.objects.get()
+    assert response.status_code == 302
+    assert customer.manager_id == cast.carol.pk
+    assert list(Customer.objects.restrict(cast.carol)) == [customer]

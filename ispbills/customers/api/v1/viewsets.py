@@ -16,7 +16,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ispbills.core.access import access_of
 from ispbills.core.api import ScopedReadOnlyViewSet, changed, documented
 from ispbills.customers import services
 from ispbills.customers.api.v1 import serializers
@@ -24,7 +23,6 @@ from ispbills.customers.filtersets import CustomerFilterSet, ZoneFilterSet
 from ispbills.customers.models import Customer, CustomField, Zone
 from ispbills.tenancy.api import OperatorOwnedViewSet, own_operator
 from ispbills.tenancy.models import Operator
-from ispbills.tenancy.roles import Role
 
 
 class CustomerApiFilterSet(CustomerFilterSet):
@@ -97,9 +95,6 @@ class CustomerViewSet(
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         operator = values.pop("operator", None) or own_operator(request.user)
-        if "manager" not in values and access_of(request.user).role == Role.MANAGER:
-            # A manager works only with its assigned customers, so it keeps what it adds.
-            values["manager"] = request.user
         with transaction.atomic():
             customer = services.register_customer(actor=request.user, operator=operator, **values)
             self.check_still_visible(customer)
