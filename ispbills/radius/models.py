@@ -9,7 +9,12 @@ Who writes what:
 
 - ``radcheck``, ``radreply``, ``radgroupcheck``, ``radgroupreply``, ``radusergroup`` and ``nas``:
   this app only (``ispbills.radius.services``); FreeRADIUS only reads them.
-- ``radacct``, ``nasreload`` and ``radpostauth``: FreeRADIUS writes them; the app reads them.
+- ``radacct``, ``nasreload`` and ``radpostauth``: FreeRADIUS writes them; the app reads them,
+  closes stale sessions, and moves closed sessions into ``radacct_history`` (partitioned by
+  month) once their usage is rolled up into ``radius_usage_daily``.
+
+The app's own tables (``NasDevice``, ``UsageDaily``, ``Presence``, ``Disconnect`` and its
+attempts) are ordinary Django models.
 
 Primary keys are ``bigint`` where the stock schema says ``serial``: FreeRADIUS only selects the
 ``id`` column, and rows are rewritten often enough (bulk resyncs) to outgrow a 32-bit sequence.
@@ -19,7 +24,11 @@ from typing import Any
 
 from django.db import models
 from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from ispbills.core.fields import EncryptedTextField
+from ispbills.core.models import TenantOwned
 
 
 class InetField(models.TextField):
@@ -128,8 +137,8 @@ class RadUserGroup(models.Model):
         return f"{self.username} → {self.groupname} ({self.priority})"
 
 
-class RadAcct(models.Model):
-    """One accounting session, inserted at Start and updated by Interim-Update and Stop.
+class SessionFields(models.Model):
+    """The columns of an accounting session, live (``radacct``) or archived.
 
     Octet counters are 64-bit totals (the stock queries store Gigawords << 32 + Octets),
     cumulative since the session started. Input is what the subscriber uploaded.
@@ -168,6 +177,26 @@ class RadAcct(models.Model):
     framed_interface_id = models.TextField(db_column="framedinterfaceid", null=True, blank=True)
     delegated_ipv6_prefix = InetField(db_column="delegatedipv6prefix", null=True, blank=True)
     class_attribute = models.TextField(db_column="class", null=True, blank=True)
+    # Usage already rolled up into radius_usage_daily (64-bit totals, like the counters).
+    counted_input = models.BigIntegerField(default=0, db_default=0)
+    counted_output = models.BigIntegerField(default=0, db_default=0)
+    # The acctupdatetime of the row when it was last rolled up: a differing one is pending.
+    counted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.nas_ip_address} ({self.session_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stop_time is None
+
+
+class RadAcct(SessionFields):
+    """A session inserted at Start and updated by Interim-Update and Stop; closed sessions
+    stay here until the archive job moves them to ``radacct_history``."""
 
     class Meta:
         db_table = "radacct"
@@ -200,8 +229,18 @@ class RadAcct(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.username} @ {self.nas_ip_address} ({self.session_id})"
+
+class SessionHistory(SessionFields):
+    """A closed session, archived; ``radacct_history`` is partitioned by month of its stop.
+
+    The table and its partitions are made by SQL (migrations and the archive job), not by
+    Django: Django cannot declare a partitioned table.
+    """
+
+    class Meta:
+        managed = False
+        db_table = "radacct_history"
+        ordering = ["-stop_time", "-id"]
 
 
 class NasReload(models.Model):
@@ -261,3 +300,160 @@ class Nas(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shortname} ({self.nasname})"
+
+
+class NasDevice(TenantOwned):
+    """A router of the ISP that sends RADIUS requests; mirrored into the ``nas`` table.
+
+    The secret is encrypted here; FreeRADIUS needs it in clear in ``nas`` (see docs/radius.md
+    for the database rights that keep that table to FreeRADIUS).
+    """
+
+    access_area = "network"
+
+    class Kind(models.TextChoices):
+        MIKROTIK = "mikrotik", _("MikroTik")
+        CISCO = "cisco", _("Cisco")
+        JUNIPER = "juniper", _("Juniper")
+        HUAWEI = "huawei", _("Huawei")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=64)
+    address = models.GenericIPAddressField(
+        _("address"), help_text=_("The source address of its RADIUS requests")
+    )
+    secret = EncryptedTextField(_("shared secret"))
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.MIKROTIK)
+    coa_port = models.PositiveIntegerField(
+        _("CoA port"),
+        default=3799,
+        help_text=_("3799 is the standard port; MikroTik listens on 1700"),
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    client = models.OneToOneField(
+        Nas, null=True, blank=True, on_delete=models.SET_NULL, related_name="device", editable=False
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # One FreeRADIUS serves every tenant: a source address names one client.
+            models.UniqueConstraint(fields=["address"], name="nas_device_address"),
+            models.UniqueConstraint(fields=["tenant", "name"], name="nas_device_name"),
+            models.CheckConstraint(
+                condition=models.Q(coa_port__gte=1, coa_port__lte=65535), name="nas_coa_port"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.address})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("radius:nasdevice_detail", args=[self.pk])
+
+
+class UsageDaily(models.Model):
+    """A customer's traffic on one day of the tenant's calendar, summed from counter deltas."""
+
+    tenant_id = models.BigIntegerField(db_index=False)
+    customer_id = models.BigIntegerField()
+    day = models.DateField(_("day"))
+    upload = models.BigIntegerField(_("upload (bytes)"), default=0)
+    download = models.BigIntegerField(_("download (bytes)"), default=0)
+
+    class Meta:
+        db_table = "radius_usage_daily"
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer_id", "day"], name="usage_daily_customer_day")
+        ]
+        indexes = [models.Index(fields=["tenant_id", "day"], name="usage_daily_tenant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.day}: ↑{self.upload} ↓{self.download}"
+
+
+class Presence(models.Model):
+    """When a customer was last seen by accounting (maintained by the rollup job)."""
+
+    customer_id = models.BigIntegerField(primary_key=True)
+    tenant_id = models.BigIntegerField()
+    last_seen_at = models.DateTimeField(_("last seen"))
+    last_nas = models.GenericIPAddressField(_("last NAS"), null=True)
+    last_address = models.GenericIPAddressField(_("last address"), null=True)
+
+    class Meta:
+        db_table = "radius_presence"
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} seen {self.last_seen_at:%Y-%m-%d %H:%M}"
+
+
+class Disconnect(TenantOwned):
+    """A request to end (or re-rate) a customer's sessions, kept until verified.
+
+    A disconnect is done only when accounting shows the sessions ended; a CoA when the NAS
+    acknowledged it. Every packet sent is a ``DisconnectAttempt``.
+    """
+
+    access_area = "network"
+
+    class Kind(models.TextChoices):
+        DISCONNECT = "disconnect", _("Disconnect")
+        COA = "coa", _("Change of authorization")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        UNRESOLVED = "unresolved", _("Unresolved")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer_id = models.BigIntegerField(_("customer"))
+    username = models.CharField(_("username"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_try_at = models.DateTimeField(_("next try"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        "tenancy.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-id"], name="disconnect_status"),
+            models.Index(fields=["customer_id", "-id"], name="disconnect_customer"),
+            models.Index(
+                fields=["next_try_at"],
+                condition=models.Q(status="pending"),
+                name="disconnect_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username} ({self.get_status_display()})"
+
+
+class DisconnectAttempt(models.Model):
+    """One Disconnect-Request or CoA-Request sent for a session, and what came back."""
+
+    disconnect = models.ForeignKey(Disconnect, on_delete=models.CASCADE, related_name="packets")
+    sent_at = models.DateTimeField(_("sent"), db_default=Now())
+    nas_address = models.GenericIPAddressField(_("NAS"))
+    session_id = models.CharField(_("session"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Disconnect.Kind.choices)
+    result = models.CharField(_("result"), max_length=10)
+    error_cause = models.CharField(_("error cause"), max_length=80, blank=True)
+    rtt_ms = models.PositiveIntegerField(_("round trip (ms)"), null=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.session_id} @ {self.nas_address}: {self.result}"
