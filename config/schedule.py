@@ -6,10 +6,18 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 from procrastinate.contrib.django import app
 
 from ispbills.core.tasks import fail_stale_job_runs_task
-from ispbills.customers.tasks import expire_trials_task, purge_import_uploads_task
+from ispbills.customers.tasks import (
+    apply_fair_usage_task,
+    expire_trials_task,
+    purge_import_uploads_task,
+)
+from ispbills.radius.tasks import process_due_disconnects_task, settle_accounting_task
 from ispbills.tenancy.tasks import purge_login_attempts_task
 
 app.periodic(cron="17 3 * * *", periodic_id="purge_login_attempts")(purge_login_attempts_task)
 app.periodic(cron="*/10 * * * *", periodic_id="fail_stale_job_runs")(fail_stale_job_runs_task)
 app.periodic(cron="*/5 * * * *", periodic_id="expire_trials")(expire_trials_task)
 app.periodic(cron="43 * * * *", periodic_id="purge_import_uploads")(purge_import_uploads_task)
+app.periodic(cron="*/5 * * * *", periodic_id="settle_accounting")(settle_accounting_task)
+app.periodic(cron="2-59/15 * * * *", periodic_id="apply_fair_usage")(apply_fair_usage_task)
+app.periodic(cron="* * * * *", periodic_id="process_due_disconnects")(process_due_disconnects_task)

@@ -24,6 +24,7 @@ from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
 from ispbills.customers.models import Customer, CustomerNote, CustomField, Zone
+from ispbills.radius import accounting, disconnect
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator, User
 from ispbills.tenancy.roles import Role
@@ -589,7 +590,55 @@ def expire_trials(*, now: dt.datetime | None = None) -> int:
         )
         ids = [row[0] for row in cursor.fetchall()]
         provision_customers(ids)  # RADIUS rows, same transaction
+        disconnect.request_for_customers(ids, kind="disconnect", reason="trial ended")
         return len(ids)
+
+
+def apply_fair_usage() -> dict[str, int]:
+    """Move customers past their package's data limit this cycle to FUP, and customers back
+    under it (a new cycle, a bigger package) to active; set-based, audited, re-provisioned,
+    and the live sessions re-rated by CoA (after commit)."""
+    with transaction.atomic():
+        due = accounting.fup_changes()
+        if not due:
+            return {"fup": 0, "restored": 0}
+        used = {pk: bytes_used for pk, _, bytes_used in due}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE customers_customer c
+                   SET status = d.status, status_changed_at = now(), updated_at = now(),
+                       status_reason = CASE WHEN d.status = 'fup'
+                                            THEN 'data limit reached' ELSE '' END
+                  FROM unnest(%s::bigint[], %s::text[]) AS d(id, status)
+                 WHERE c.id = d.id AND c.status IN ('active', 'fup') AND c.status <> d.status
+                RETURNING c.id, c.tenant_id, c.operator_id, c.username, c.name, c.status
+                """,
+                [[pk for pk, _, _ in due], [to for _, to, _ in due]],
+            )
+            columns = [col.name for col in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        for to in (Status.FUP, Status.ACTIVE):
+            moved = [row for row in rows if row["status"] == to]
+            old = Status.ACTIVE if to == Status.FUP else Status.FUP
+            _bulk_audit(
+                None,
+                "customer.fup" if to == Status.FUP else "customer.fup_ended",
+                moved,
+                lambda row, old=old: {
+                    "status": [old, row["status"]],
+                    "used_mb": used[row["id"]] // accounting.MB,
+                },
+            )
+        ids = [row["id"] for row in rows]
+        provision_customers(ids)  # RADIUS rows, same transaction
+        for row in rows:
+            old = Status.ACTIVE if row["status"] == Status.FUP else Status.FUP
+            events.emit(
+                "customer.status_changed", customer_id=row["id"], old=old, new=row["status"]
+            )
+        fup = sum(1 for row in rows if row["status"] == Status.FUP)
+        return {"fup": fup, "restored": len(rows) - fup}
 
 
 # ---- zones and custom fields ----------------------------------------------------------------

@@ -34,3 +34,11 @@ def replace_reference_task(
         return f"{result['replaced']} replaced, {result['skipped']} skipped", dict(result)
 
     jobs.run_tracked(run_id, body)
+
+
+@jobs.task(queue="maintenance")
+def apply_fair_usage_task(timestamp: int) -> dict[str, int]:
+    """Move customers into and out of FUP by their usage this cycle."""
+    from ispbills.customers.services import apply_fair_usage
+
+    return apply_fair_usage()

@@ -1,7 +1,14 @@
 """Jobs of the radius app."""
 
+from typing import Any
+
 from ispbills.core import jobs
 from ispbills.core.events import subscribe
+
+# Statuses that end service: entering one disconnects the customer's sessions.
+ENDS_SERVICE = ("suspended", "disabled", "deleted")
+# Fields a live session was authenticated with: changing one makes the customer log in again.
+REAUTHENTICATE = ("username", "service_model", "mac_address", "static_ipv4", "static_ipv6")
 
 
 @subscribe("package.saved")
@@ -11,3 +18,58 @@ def provision_packages_task(event: str, package_ids: list[int]) -> int:
     from ispbills.radius.provisioning import provision_packages
 
     return provision_packages(package_ids)
+
+
+@jobs.task(queue="radius")
+def process_disconnect_task(disconnect_id: int) -> str | None:
+    """Send, verify or give up on one disconnect or CoA request."""
+    from ispbills.radius.disconnect import process
+
+    return process(disconnect_id)
+
+
+@jobs.task(queue="radius")
+def process_due_disconnects_task(timestamp: int) -> int:
+    """Pick up pending disconnects whose job was lost (the periodic safety net)."""
+    from ispbills.radius.disconnect import process_due
+
+    return process_due()
+
+
+@subscribe("customer.status_changed")
+@jobs.task(queue="radius")
+def status_changed_task(event: str, customer_id: int, old: str, new: str, **_: Any) -> int:
+    """End the sessions of a customer whose service ended or left the walled garden; a move
+    into or out of FUP changes the rate with a CoA."""
+    from ispbills.radius.disconnect import request_for_customers
+
+    if new in ENDS_SERVICE or old == "suspended":
+        reason = f"status {old} → {new}"
+        return request_for_customers([customer_id], kind="disconnect", reason=reason)
+    if "fup" in (old, new):
+        return request_for_customers([customer_id], kind="coa", reason=f"status {old} → {new}")
+    return 0
+
+
+@subscribe("customer.updated")
+@jobs.task(queue="radius")
+def customer_updated_task(event: str, customer_id: int, fields: list[str], **_: Any) -> int:
+    """A package change applies the new speed to the live session by CoA; a change of what
+    the session was authenticated with ends it, so the customer logs in again."""
+    from ispbills.radius.disconnect import request_for_customers
+
+    reauth = sorted(set(fields) & set(REAUTHENTICATE))
+    if reauth:
+        reason = f"{', '.join(reauth)} changed"
+        return request_for_customers([customer_id], kind="disconnect", reason=reason)
+    if "package" in fields:
+        return request_for_customers([customer_id], kind="coa", reason="package changed")
+    return 0
+
+
+@jobs.task(queue="maintenance")
+def settle_accounting_task(timestamp: int) -> dict[str, int]:
+    """Close stale sessions, roll usage up, archive closed sessions."""
+    from ispbills.radius.accounting import settle
+
+    return settle()
