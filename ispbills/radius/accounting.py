@@ -35,13 +35,20 @@ OWNER_JOIN = """
     ) owner ON true
 """
 
+# A session row whose counters and update time were all rolled up already.
+COUNTED = (
+    "(acctupdatetime IS NOT DISTINCT FROM counted_at"
+    " AND coalesce(acctinputoctets, 0) = counted_input"
+    " AND coalesce(acctoutputoctets, 0) = counted_output)"
+)
+
 ROLLUP_SQL = f"""
 WITH pending AS (
     SELECT radacctid, username, acctupdatetime, nasipaddress, framedipaddress,
            acctinputoctets AS input, acctoutputoctets AS output,
            counted_input, counted_output
       FROM radacct
-     WHERE acctupdatetime IS DISTINCT FROM counted_at
+     WHERE NOT {COUNTED}
      ORDER BY radacctid
      LIMIT %(batch)s
        FOR UPDATE SKIP LOCKED
@@ -147,10 +154,10 @@ def archive_sessions(
     columns = _session_columns()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT DISTINCT date_trunc('month', acctstoptime AT TIME ZONE 'UTC')
               FROM radacct
-             WHERE acctstoptime < %s AND acctupdatetime IS NOT DISTINCT FROM counted_at
+             WHERE acctstoptime < %s AND {COUNTED}
             """,
             [cutoff],
         )
@@ -160,7 +167,7 @@ def archive_sessions(
             f"""
             WITH gone AS (
                 DELETE FROM radacct
-                 WHERE acctstoptime < %s AND acctupdatetime IS NOT DISTINCT FROM counted_at
+                 WHERE acctstoptime < %s AND {COUNTED}
                 RETURNING {columns}
             )
             INSERT INTO radacct_history ({columns}) SELECT {columns} FROM gone
