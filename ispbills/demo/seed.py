@@ -8,6 +8,7 @@ from django.db.models import Max
 
 from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
+from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.radius import provisioning
 from ispbills.tenancy import services
@@ -113,6 +114,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     seed_catalog(tenant)
     seed_customers(tenant, customers)
     provision_demo(tenant)
+    seed_accounting(tenant)
     return DEMO_LOGINS
 
 

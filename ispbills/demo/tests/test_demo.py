@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from ispbills.core.testing.isolation import client_as
 from ispbills.customers.models import Customer
 from ispbills.demo.seed import DEMO_CUSTOMERS, DEMO_LOGINS, seed_demo
-from ispbills.radius.models import RadCheck
+from ispbills.radius.models import Nas, RadAcct, RadCheck, SessionHistory, UsageDaily
 from ispbills.radius.provisioning import drift
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Tenant, User
@@ -98,3 +98,15 @@ def test_demo_customers_get_their_radius_rows(db: Any) -> None:
     assert active is not None
     assert RadCheck.objects.filter(username=active.username).exists()
     assert not drift()
+
+
+def test_demo_has_routers_live_sessions_and_a_month_of_usage(db: Any) -> None:
+    seed_demo(password="Demo-pass-2026")
+
+    assert sorted(Nas.objects.values_list("nasname", flat=True)) == ["10.10.0.1", "10.20.0.1"]
+    online = RadAcct.objects.filter(stop_time__isnull=True)
+    assert online.count() > DEMO_CUSTOMERS // 3
+    assert SessionHistory.objects.count() > DEMO_CUSTOMERS * 10
+    days = UsageDaily.objects.values("day").distinct().count()
+    assert days >= 29
+    assert not RadAcct.objects.exclude(stop_time__isnull=True).filter(counted_at__isnull=True)

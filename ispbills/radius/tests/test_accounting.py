@@ -212,7 +212,7 @@ def test_fair_usage_moves_a_customer_over_the_limit_to_fup_and_back(customer):
 
     # A new cycle: the usage is in the previous one.
     UsageDaily.objects.filter(customer_id=customer.pk).update(
-        day=dt.date.today() - dt.timedelta(days=40)
+        day=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
     )
     result = services.apply_fair_usage()
 
