@@ -63,11 +63,23 @@ _MESSAGE_AUTHENTICATOR = 80
 
 @dataclass(frozen=True)
 class Target:
-    """A router's Dynamic Authorization listener: address (IPv4, IPv6 or name), port, secret."""
+    """A router's Dynamic Authorization listener: address (IPv4, IPv6 or name), port, secret.
+
+    The port is the router's: :data:`RFC_PORT` or, for RouterOS unless changed,
+    :data:`MIKROTIK_PORT`.
+    """
 
     address: str
-    port: int = RFC_PORT
-    secret: str = field(default="", repr=False)
+    port: int
+    secret: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.address:
+            raise ValueError("A router address is required.")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"Invalid port {self.port}.")
+        if not self.secret:
+            raise ValueError("A shared secret is required.")
 
 
 @dataclass(frozen=True)

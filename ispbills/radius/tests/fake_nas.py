@@ -144,10 +144,16 @@ class FakeNas:
     # Sessions and accounting
 
     def add_session(
-        self, username: str, session_id: str, framed_ip: str, *, start: bool = False, **extra: str
+        self,
+        username: str,
+        session_id: str,
+        framed_ip: str,
+        *,
+        rate_limit: str = "",
+        start: bool = False,
     ) -> Session:
         """Hold a session; with ``start=True`` also send its Accounting Start."""
-        session = Session(username, session_id, framed_ip, **extra)  # type: ignore[arg-type]
+        session = Session(username, session_id, framed_ip, rate_limit=rate_limit)
         with self._lock:
             self.sessions[session_id] = session
         if start:

@@ -21,7 +21,7 @@ from ispbills.radius.models import RadAcct
 from ispbills.radius.tests.conftest import free_udp_ports, parse_radclient
 
 SECRET = "test-only-coa-secret"
-FAST = {"timeout": 0.3, "retries": 0}
+FAST = {"timeout": 1.0, "retries": 0}
 
 DISCONNECT_REQUEST, DISCONNECT_ACK, DISCONNECT_NAK = 40, 41, 42
 COA_REQUEST, COA_ACK, COA_NAK = 43, 44, 45
@@ -40,7 +40,7 @@ def test_a_disconnect_is_acknowledged_and_ends_the_session(fake_nas):
     assert outcome.acknowledged
     assert outcome.sent == 1
     assert outcome.round_trip is not None
-    assert 0 < outcome.round_trip < 0.3
+    assert 0 < outcome.round_trip < 1.0
     assert outcome.error_cause is None
     assert set(nas.sessions) == {"81a00002"}
     [received] = nas.received
@@ -103,7 +103,7 @@ def test_a_silent_router_times_out_after_every_retransmission(fake_nas):
     assert outcome.status == "timeout"
     assert outcome.sent == 3
     assert outcome.round_trip is None
-    assert 0.6 <= elapsed < 1.5
+    assert 0.6 <= elapsed < 3
     received = nas.wait_for(3)
     assert len({packet.identifier for packet in received}) == 1
     assert all(packet.verified and packet.reply_code is None for packet in received)
@@ -214,7 +214,7 @@ def test_the_fake_drops_what_a_strict_router_drops(
     nas.add_session("u1", "81a00001", "100.64.0.5")
 
     assert exchange_raw(nas.port, make_packet()) == [None]
-    [received] = nas.received
+    [received] = nas.wait_for(1)
     assert received.authenticator_valid is authenticator
     assert received.message_authenticator_valid is message_authenticator
     assert received.timestamp_valid is timestamp
@@ -283,7 +283,7 @@ def test_the_mikrotik_port_is_just_a_port(fake_nas):
 
     outcome = disconnect(Target("127.0.0.1", MIKROTIK_PORT, SECRET), username="u1", **FAST)
 
-    assert (RFC_PORT, MIKROTIK_PORT, Target("10.0.0.1").port) == (3799, 1700, 3799)
+    assert (RFC_PORT, MIKROTIK_PORT) == (3799, 1700)
     assert outcome.status == "ack"
 
 
@@ -317,6 +317,33 @@ def test_refuses_attributes_it_cannot_encode_and_sends_nothing(fake_nas, attribu
 def test_refuses_a_request_without_username():
     with pytest.raises(ValueError, match="username is required"):
         disconnect(Target("127.0.0.1", 9, SECRET), username="")
+
+
+@pytest.mark.parametrize(
+    ("timeout", "retries", "message"),
+    [(0, 1, "timeout"), (61, 1, "timeout"), (1, -1, "retries"), (1, 11, "retries")],
+)
+def test_refuses_unbounded_timeouts_and_retries(fake_nas, timeout, retries, message):
+    nas = fake_nas(SECRET)
+
+    with pytest.raises(ValueError, match=message):
+        disconnect(nas.target, username="u1", timeout=timeout, retries=retries)
+
+    time.sleep(0.1)
+    assert nas.received == []
+
+
+@pytest.mark.parametrize(
+    ("address", "port", "secret", "message"),
+    [
+        ("", 3799, SECRET, "address is required"),
+        ("127.0.0.1", 0, SECRET, "Invalid port 0"),
+        ("127.0.0.1", 3799, "", "secret is required"),
+    ],
+)
+def test_refuses_an_incomplete_target(address, port, secret, message):
+    with pytest.raises(ValueError, match=message):
+        Target(address, port, secret)
 
 
 # FreeRADIUS's radclient as the independent peer
@@ -375,8 +402,9 @@ def test_the_fake_drops_radclient_requests_without_message_authenticator(fake_na
     output = radclient(nas.port, "disconnect", ['User-Name = "u1"'])
 
     assert parse_radclient(output) is None
-    assert nas.received[0].authenticator_valid
-    assert nas.received[0].message_authenticator_valid is None
+    [received] = nas.wait_for(1)
+    assert received.authenticator_valid
+    assert received.message_authenticator_valid is None
     assert set(nas.sessions) == {"81a00001"}
 
 
