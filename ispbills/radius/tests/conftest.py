@@ -11,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from ispbills.core.testing.plugin import require_binary
+from ispbills.radius.tests.fake_nas import FakeNas
 
 SECRET = "test-only-radius-secret"
 
@@ -163,3 +164,21 @@ def freeradius(django_db_setup: Any) -> Iterator[FreeRadius]:
     finally:
         _stop(process)
         shutil.rmtree(config_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_nas() -> Iterator[Callable[..., FakeNas]]:
+    """Start fake routers: ``fake_nas(mode="liar", accounting=...)``; stopped after the test.
+
+    The secret defaults to the FreeRADIUS fixture's, so a fake NAS's accounting reaches it.
+    """
+    started: list[FakeNas] = []
+
+    def start(secret: str = SECRET, **options: Any) -> FakeNas:
+        nas = FakeNas(secret, **options).start()
+        started.append(nas)
+        return nas
+
+    yield start
+    for nas in started:
+        nas.stop()
