@@ -191,6 +191,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# RADIUS: seconds a Disconnect/CoA packet waits for the router's answer before it is sent
+# again, and seconds without an interim update after which an open session counts as ended.
+RADIUS_DYNAUTH_TIMEOUT = env_int("ISPBILLS_RADIUS_DYNAUTH_TIMEOUT", 3)
+RADIUS_STALE_AFTER = env_int("ISPBILLS_RADIUS_STALE_AFTER", 960)
+
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 PROCRASTINATE_IMPORT_PATHS = ["config.schedule"]
 PROCRASTINATE_ON_APP_READY = "ispbills.core.jobs.on_app_ready"

@@ -111,8 +111,7 @@ def rollup_usage(*, batch: int = 50_000) -> int:
 
 def stale_after() -> dt.timedelta:
     """How long an open session may go without an update before it counts as ended."""
-    seconds = getattr(settings, "RADIUS_STALE_AFTER", None) or 3 * INTERIM_INTERVAL + 60
-    return dt.timedelta(seconds=int(seconds))
+    return dt.timedelta(seconds=max(settings.RADIUS_STALE_AFTER, 2 * INTERIM_INTERVAL))
 
 
 def close_stale_sessions(*, now: dt.datetime | None = None) -> int:

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -166,12 +167,15 @@ def _send(item: Disconnect, session: OpenSession, attributes: dict[str, str]) ->
         )
         return "no-nas"
     target = dynauth.Target(session.device.address, session.device.coa_port, session.device.secret)
+    # A packet unanswered after the timeout is sent again, ``retries`` times.
+    patience = {"timeout": settings.RADIUS_DYNAUTH_TIMEOUT, "retries": 2}
     if item.kind == Disconnect.Kind.COA:
         outcome = dynauth.change_authorization(
             target,
             username=item.username,
             session_id=session.session_id,
             attributes=attributes,
+            **patience,
         )
     else:
         outcome = dynauth.disconnect(
@@ -180,6 +184,7 @@ def _send(item: Disconnect, session: OpenSession, attributes: dict[str, str]) ->
             session_id=session.session_id,
             framed_ip=session.framed_ip,
             nas_ip=session.nas_ip,
+            **patience,
         )
     DisconnectAttempt.objects.create(
         disconnect=item,
