@@ -167,15 +167,15 @@ def _send(item: Disconnect, session: OpenSession, attributes: dict[str, str]) ->
         )
         return "no-nas"
     target = dynauth.Target(session.device.address, session.device.coa_port, session.device.secret)
-    # A packet unanswered after the timeout is sent again, ``retries`` times.
-    patience = {"timeout": settings.RADIUS_DYNAUTH_TIMEOUT, "retries": 2}
+    # A packet unanswered after the timeout is sent again, twice.
+    timeout = float(settings.RADIUS_DYNAUTH_TIMEOUT)
     if item.kind == Disconnect.Kind.COA:
         outcome = dynauth.change_authorization(
             target,
             username=item.username,
             session_id=session.session_id,
             attributes=attributes,
-            **patience,
+            timeout=timeout,
         )
     else:
         outcome = dynauth.disconnect(
@@ -184,7 +184,7 @@ def _send(item: Disconnect, session: OpenSession, attributes: dict[str, str]) ->
             session_id=session.session_id,
             framed_ip=session.framed_ip,
             nas_ip=session.nas_ip,
-            **patience,
+            timeout=timeout,
         )
     DisconnectAttempt.objects.create(
         disconnect=item,

@@ -110,7 +110,7 @@ BACKOFF0 = disconnect.BACKOFF[0]
 
 
 def test_a_router_that_acks_but_keeps_the_session_ends_unresolved(online):
-    customer, nas, _session = online("liar")
+    customer, _nas, _session = online("liar")
     item = disconnect.request_for_customers([customer.pk], kind="disconnect", reason="test")
     pk = Disconnect.objects.get(customer_id=customer.pk).pk
     assert item == 1
@@ -155,7 +155,7 @@ def test_a_silent_router_is_retried_with_backoff_then_unresolved(online):
 
 
 def test_a_package_change_re_rates_the_session_by_coa(online, cast):
-    customer, nas, session = online("honest")
+    customer, _nas, session = online("honest")
     faster = catalog.save_package(
         actor=None,
         operator=cast.acme_root,
@@ -175,7 +175,7 @@ def test_a_package_change_re_rates_the_session_by_coa(online, cast):
 
 
 def test_a_refused_coa_falls_back_to_a_disconnect(online):
-    customer, nas, _session = online("coa_unsupported")
+    customer, _nas, _session = online("coa_unsupported")
     disconnect.request_for_customers([customer.pk], kind="coa", reason="package changed")
     coa = Disconnect.objects.get(customer_id=customer.pk, kind="coa")
 
