@@ -229,3 +229,28 @@ def test_fair_usage_leaves_customers_under_the_limit_and_suspended_ones(customer
     assert services.apply_fair_usage() == {"fup": 0, "restored": 0}
     customer.refresh_from_db()
     assert customer.status == Customer.Status.ACTIVE
+
+
+def test_the_settle_command_runs_the_accounting_job(customer):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    session(customer.username, "s1", at=dt.datetime.now(dt.UTC), up=10)
+    out = StringIO()
+
+    call_command("radius", "settle", stdout=out)
+
+    assert out.getvalue().strip() == "0 stale sessions closed, 1 sessions counted, 0 archived."
+    assert usage(customer)
+
+
+def test_the_disconnect_command_refuses_an_unknown_username(customer):
+    from django.core.management import CommandError, call_command
+
+    from ispbills.radius.models import Disconnect
+
+    with pytest.raises(CommandError, match="No customer has the username 'ghost'"):
+        call_command("radius", "disconnect", "ghost")
+    call_command("radius", "disconnect", customer.username)  # not online: nothing to do
+    assert not Disconnect.objects.exists()

@@ -9,6 +9,11 @@
 ``radius check [--tenant SLUG] [--fix]``
                              report RADIUS rows that differ from what provisioning would
                              write, per username; --fix provisions the drifted ones
+``radius settle``            close stale sessions, roll usage up and archive closed sessions
+                             now (the periodic accounting job)
+``radius disconnect USERNAME [--reason TEXT]``
+                             end a customer's live sessions now, verified through
+                             accounting; prints each packet's result
 """
 
 import signal
@@ -22,7 +27,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from ispbills.radius import provisioning
+from ispbills.radius import accounting, disconnect, provisioning
+from ispbills.radius.models import Disconnect, DisconnectAttempt
 from ispbills.radius.server import (
     LOG_DESTINATIONS,
     RadiusConfigError,
@@ -50,6 +56,10 @@ class Command(BaseCommand):
         sync.add_argument("--after", type=int, default=0, help="resume after this customer id")
         check = sub.add_parser("check", help="report drift between customers and RADIUS rows")
         check.add_argument("--fix", action="store_true", help="provision what drifted")
+        sub.add_parser("settle", help="run the accounting job now")
+        kick = sub.add_parser("disconnect", help="end a customer's live sessions now")
+        kick.add_argument("username")
+        kick.add_argument("--reason", default="disconnected from the command line")
         for command in (sync, check):
             command.add_argument("--tenant", help="only this ISP (its slug)")
             command.add_argument("--batch", type=int, default=5000, help="customers per batch")
@@ -86,6 +96,16 @@ class Command(BaseCommand):
                 self.tenant_id(options["tenant"]), options["batch"], fix=options["fix"]
             )
             return
+        if options["action"] == "settle":
+            done = accounting.settle()
+            self.stdout.write(
+                f"{done['stale_closed']} stale sessions closed, {done['counted']} sessions "
+                f"counted, {done['archived']} archived."
+            )
+            return
+        if options["action"] == "disconnect":
+            self.disconnect(options["username"], options["reason"])
+            return
         database = connection.settings_dict
         try:
             radius = RadiusOptions(
@@ -114,6 +134,33 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No ISP with the slug {slug!r}.")
         return tenant.pk
+
+    def disconnect(self, username: str, reason: str) -> None:
+        """Request, send and report at once; verification continues in the worker."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM customers_customer WHERE username = %s AND status <> 'deleted' "
+                "ORDER BY id LIMIT 1",
+                [username],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise CommandError(f"No customer has the username {username!r}.")
+        if not disconnect.request_for_customers([row[0]], kind="disconnect", reason=reason):
+            self.stdout.write(f"{username} has no open session.")
+            return
+        item = Disconnect.objects.filter(customer_id=row[0], kind="disconnect").latest("pk")
+        disconnect.process(item.pk)
+        for attempt in DisconnectAttempt.objects.filter(disconnect=item).order_by("pk"):
+            cause = f" ({attempt.error_cause})" if attempt.error_cause else ""
+            self.stdout.write(
+                f"{attempt.nas_address} session {attempt.session_id}: {attempt.result}{cause}"
+            )
+        item.refresh_from_db()
+        self.stdout.write(
+            f"Disconnect #{item.pk}: {item.get_status_display()}; the worker verifies it "
+            "through accounting and retries while sessions stay open."
+        )
 
     def sync_all(self, tenant_id: int | None, after: int, batch: int) -> None:
         started = time.perf_counter()
