@@ -263,7 +263,6 @@ def run(args: argparse.Namespace) -> int:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-
     from radius_sync import bench_isp, ensure_customers
 
     call_command("migrate", verbosity=0)
