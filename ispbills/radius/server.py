@@ -56,6 +56,9 @@ class RadiusOptions:
     reject_delay: int = 1
     run_as: str | None = None
     log_destination: str = "files"
+    # Seconds a router added to the nas table after start stays defined before it is looked
+    # up again (so a changed secret or a deleted row takes effect within it).
+    client_lifetime: int = 60
 
     def check(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -72,6 +75,8 @@ class RadiusOptions:
                 errors["listen"] = [f"{self.listen!r} is not an IP address (or * for all)."]
         if not 0 <= self.reject_delay <= 5:
             errors["reject_delay"] = ["FreeRADIUS accepts a reject delay of 0 to 5 seconds."]
+        if not 1 <= self.client_lifetime <= 86400:
+            errors["client_lifetime"] = ["Keep dynamic clients for 1 to 86,400 seconds."]
         if self.log_destination not in LOG_DESTINATIONS:
             errors["log_destination"] = [f"Choose one of {', '.join(LOG_DESTINATIONS)}."]
         if len(self.secret) < 16:
@@ -224,6 +229,7 @@ def write_config(out_dir: Path, database: Mapping[str, Any], options: RadiusOpti
         "LISTEN": _listen_line(options.listen),
         "AUTH_PORT": str(options.auth_port),
         "ACCT_PORT": str(options.acct_port),
+        "CLIENT_LIFETIME": str(options.client_lifetime),
     }
     if out_dir.exists():
         # Only our own layout is replaced; anything else in the directory stays.

@@ -76,6 +76,7 @@ def test_writes_every_template_without_a_placeholder_left(tmp_path):
         "mods-enabled/sql",
         "policy.d/ispbills",
         "radiusd.conf",
+        "sites-enabled/dynamic_clients",
         "sites-enabled/ispbills",
     ]
     assert not [path for path in out.rglob("*") if path.is_file() and "@@" in path.read_text()]
@@ -89,6 +90,8 @@ def test_writes_every_template_without_a_placeholder_left(tmp_path):
     clients = (out / "clients.conf").read_text()
     assert f'secret = "{SECRET}"' in clients
     assert "require_message_authenticator = yes" in clients
+    assert clients.count("dynamic_clients = dynamic_clients") == 2
+    assert clients.count("lifetime = 60") == 2
     assert (
         "radius_db = \"dbname='ispbills' host='/run/pg' user='postgres'"
         in (out / "mods-enabled" / "sql").read_text()
@@ -106,6 +109,20 @@ def test_never_stores_the_attempted_password_in_radpostauth(tmp_path):
     assert "VALUES ('%{User-Name}', NULL," in post_auth
 
 
+def test_authorizes_with_two_prepared_statements_and_no_group_queries(tmp_path):
+    out = write_config(tmp_path / "raddb", {"NAME": "ispbills"}, RadiusOptions(secret=SECRET))
+
+    sql = (out / "mods-enabled" / "sql").read_text()
+    queries = (out / "mods-config" / "sql" / "queries.conf").read_text()
+    assert "read_groups = no" in sql
+    assert "PREPARE ispbills_check (text) AS ${check_statement};" in queries
+    assert "PREPARE ispbills_reply (text) AS ${reply_statement};" in queries
+    assert "authorize_check_query = \"EXECUTE ispbills_check('%{SQL-User-Name}')\"" in queries
+    assert "authorize_reply_query = \"EXECUTE ispbills_reply('%{SQL-User-Name}')\"" in queries
+    assert "authorize_group_check_query" not in queries
+    assert "authorize_group_reply_query" not in queries
+
+
 def test_listens_on_an_ipv6_address(tmp_path):
     out = write_config(
         tmp_path / "raddb", {"NAME": "ispbills"}, RadiusOptions(secret=SECRET, listen="::1")
@@ -116,7 +133,12 @@ def test_listens_on_an_ipv6_address(tmp_path):
 
 def test_refuses_options_freeradius_cannot_use(tmp_path):
     options = RadiusOptions(
-        secret="short", auth_port=1812, acct_port=1812, listen="eth0", reject_delay=9
+        secret="short",
+        auth_port=1812,
+        acct_port=1812,
+        listen="eth0",
+        reject_delay=9,
+        client_lifetime=0,
     )
 
     with pytest.raises(RadiusConfigError) as error:
@@ -124,6 +146,7 @@ def test_refuses_options_freeradius_cannot_use(tmp_path):
 
     assert error.value.fields == {
         "acct_port": ["Authentication and accounting need different ports."],
+        "client_lifetime": ["Keep dynamic clients for 1 to 86,400 seconds."],
         "listen": ["'eth0' is not an IP address (or * for all)."],
         "reject_delay": ["FreeRADIUS accepts a reject delay of 0 to 5 seconds."],
         "secret": ["The RADIUS secret needs at least 16 characters."],

@@ -1,10 +1,24 @@
 """FreeRADIUS 3.2 from the generated configuration, on the test database, with real packets."""
 
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ispbills.radius.models import RadAcct, RadCheck, RadGroupReply, RadPostAuth, RadReply
+from ispbills.radius.models import (
+    Nas,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadPostAuth,
+    RadReply,
+)
 from ispbills.radius.models import RadUserGroup as UserGroup
 from ispbills.radius.services import expiration_value
 
@@ -230,3 +244,138 @@ def test_refuses_a_second_session_beyond_simultaneous_use(freeradius):
     assert first.code == "Access-Accept"
     assert second is not None
     assert second.code == "Access-Reject"
+
+
+def test_a_user_reply_attribute_overrides_the_group_one(freeradius):
+    add_user("u-override", "s3cret")
+    UserGroup.objects.create(username="u-override", groupname="PLAN_5M", priority=1)
+    RadGroupReply.objects.create(
+        groupname="PLAN_5M", attribute="Mikrotik-Rate-Limit", op=":=", value="5M/5M"
+    )
+    RadGroupReply.objects.create(
+        groupname="PLAN_5M", attribute="Acct-Interim-Interval", op=":=", value="300"
+    )
+    RadReply.objects.create(
+        username="u-override", attribute="Mikrotik-Rate-Limit", op=":=", value="50M/50M"
+    )
+
+    reply = freeradius.auth("u-override", "s3cret")
+
+    assert reply is not None
+    assert reply.code == "Access-Accept"
+    assert reply.attributes["Mikrotik-Rate-Limit"] == ["50M/50M"]
+    assert reply.attributes["Acct-Interim-Interval"] == ["300"]
+
+
+def test_groups_reply_by_priority_and_appended_attributes_add_up(freeradius):
+    add_user("u-groups", "s3cret")
+    UserGroup.objects.create(username="u-groups", groupname="WALLED", priority=1)
+    UserGroup.objects.create(username="u-groups", groupname="PLAN_10M", priority=2)
+    RadGroupReply.objects.create(
+        groupname="WALLED", attribute="Mikrotik-Rate-Limit", op=":=", value="1M/1M"
+    )
+    RadGroupReply.objects.create(
+        groupname="WALLED", attribute="Mikrotik-Address-List", op="+=", value="walled"
+    )
+    RadGroupReply.objects.create(
+        groupname="PLAN_10M", attribute="Mikrotik-Rate-Limit", op=":=", value="10M/10M"
+    )
+    RadGroupReply.objects.create(
+        groupname="PLAN_10M", attribute="Mikrotik-Address-List", op="+=", value="plan"
+    )
+    RadGroupReply.objects.create(groupname="PLAN_10M", attribute="Framed-Pool", op=":=", value="p")
+
+    reply = freeradius.auth("u-groups", "s3cret")
+
+    assert reply is not None
+    assert reply.code == "Access-Accept"
+    assert reply.attributes["Mikrotik-Rate-Limit"] == ["1M/1M"]
+    assert reply.attributes["Mikrotik-Address-List"] == ["walled", "plan"]
+    assert reply.attributes["Framed-Pool"] == ["p"]
+
+
+def test_a_group_check_item_must_match_the_request(freeradius):
+    add_user("u-ethernet", "s3cret")
+    UserGroup.objects.create(username="u-ethernet", groupname="WIRED", priority=1)
+    RadGroupCheck.objects.create(
+        groupname="WIRED", attribute="NAS-Port-Type", op="==", value="Ethernet"
+    )
+
+    def login(port_type: str):
+        return freeradius.request(
+            "auth",
+            [
+                ("User-Name", '"u-ethernet"'),
+                ("User-Password", '"s3cret"'),
+                ("NAS-Port-Type", port_type),
+            ],
+        )
+
+    wired = login("Ethernet")
+    wireless = login("Wireless-802.11")
+
+    assert wired is not None
+    assert wired.code == "Access-Accept"
+    assert wireless is not None
+    assert wireless.code == "Access-Reject"
+
+
+def test_accepts_a_second_session_within_simultaneous_use(freeradius):
+    add_user("u-two", "s3cret", ("Simultaneous-Use", ":=", "2"))
+    freeradius.request(
+        "acct",
+        [
+            ("Acct-Status-Type", "Start"),
+            ("User-Name", '"u-two"'),
+            ("Acct-Session-Id", '"81a00003"'),
+            ("NAS-IP-Address", "10.0.0.1"),
+        ],
+    )
+
+    second = freeradius.auth("u-two", "s3cret")
+
+    assert second is not None
+    assert second.code == "Access-Accept"
+
+
+def access_request(
+    port: int, source: str, secret: str, username: str, password: str, *, tries: int = 3
+) -> int | None:
+    """Send a PAP Access-Request from ``source``; the reply's code, or None if none came."""
+    key = secret.encode()
+    for _ in range(tries):
+        authenticator = os.urandom(16)
+        mask = hashlib.md5(key + authenticator).digest()
+        hidden = bytes(a ^ b for a, b in zip(password.encode().ljust(16, b"\0"), mask, strict=True))
+        attributes = bytes((1, len(username) + 2)) + username.encode() + bytes((2, 18)) + hidden
+        header = struct.pack("!BBH", 1, 1, 20 + len(attributes) + 18) + authenticator
+        signature = hmac.new(key, header + attributes + b"\x50\x12" + bytes(16), "md5").digest()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((source, 0))
+            sock.settimeout(1.0)
+            sock.sendto(header + attributes + b"\x50\x12" + signature, ("127.0.0.1", port))
+            try:
+                data = sock.recv(4096)
+            except TimeoutError:
+                continue
+        expected = hashlib.md5(data[:4] + authenticator + data[20:] + key).digest()
+        if data[4:20] == expected:
+            return data[0]
+    return None
+
+
+def test_serves_a_nas_added_after_the_server_started(freeradius):
+    add_user("u-newnas", "s3cret")
+    source = f"127.0.0.{10 + os.getpid() % 200}"
+    unknown = access_request(
+        freeradius.auth_port, source, "new-router-secret", "u-newnas", "s3cret", tries=1
+    )
+    time.sleep(1.1)  # FreeRADIUS looks up at most one new client a second
+
+    Nas.objects.create(nasname=source, shortname="new-router", secret="new-router-secret")
+    answered = access_request(
+        freeradius.auth_port, source, "new-router-secret", "u-newnas", "s3cret"
+    )
+
+    assert unknown is None
+    assert answered == 2  # Access-Accept
