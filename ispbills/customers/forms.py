@@ -127,8 +127,8 @@ class CustomerForm(ScopedForm):
                 data[key] = next_free(pool, lock=True)
                 if data[key] is None:
                     raise DomainError(
-                        _("Pool %(pool)s has no free address.") % {"pool": pool},
-                        fields={"static_pool": [_("No free address left.")]},
+                        str(_("Pool %(pool)s has no free address.") % {"pool": pool}),
+                        fields={"static_pool": [str(_("No free address left."))]},
                     )
         return data
 

@@ -37,7 +37,8 @@ LAST = (
     f"- CASE WHEN {POOL}.family = 4 AND masklen({POOL}.cidr) < 31 THEN 1 ELSE 0 END)"
 )
 # Exclusions are stored merged ("a" or "a-b"), so their clipped sizes add up.
-EXCLUDED = f"""(SELECT coalesce(sum(greatest(least(x.hi, {LAST}) - greatest(x.lo, {FIRST}) + 1, 0)), 0)
+EXCLUDED = f"""(SELECT coalesce(sum(
+        greatest(least(x.hi, {LAST}) - greatest(x.lo, {FIRST}) + 1, 0)), 0)
     FROM (SELECT split_part(e, '-', 1)::inet AS lo,
                  coalesce(nullif(split_part(e, '-', 2), ''), split_part(e, '-', 1))::inet AS hi
             FROM unnest({POOL}.exclusions) e) x)"""
@@ -204,9 +205,10 @@ def static_address_problem(tenant_id: int, address: str) -> str | None:
             return _("Not inside any of the static IP pools.")
         return None
     if purpose != IpPool.Purpose.STATIC:
-        return _(
-            "Inside the %(purpose)s pool %(pool)s, whose addresses the router hands out."
-        ) % {"purpose": IpPool.Purpose(purpose).label.lower(), "pool": name}
+        return _("Inside the %(purpose)s pool %(pool)s, whose addresses the router hands out.") % {
+            "purpose": IpPool.Purpose(purpose).label.lower(),
+            "pool": name,
+        }
     if family == 4 and masklen < 31 and (is_network or is_broadcast):
         return _("The network or broadcast address of pool %(pool)s cannot be assigned.") % {
             "pool": name

@@ -143,9 +143,7 @@ class PppoeProfile(NetworkItem):
         _("rate limit"),
         max_length=120,
         blank=True,
-        help_text=_(
-            "MikroTik rate limit, e.g. 5M/20M (upload/download). Empty: from the package."
-        ),
+        help_text=_("MikroTik rate limit, e.g. 5M/20M (upload/download). Empty: from the package."),
     )
     ipv4_pool = models.ForeignKey(
         IpPool,
@@ -171,7 +169,7 @@ class PppoeProfile(NetworkItem):
     )
     dns_servers = models.CharField(_("DNS servers"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    packages = models.ManyToManyField(
+    packages: "models.ManyToManyField[Package, ProfilePackage]" = models.ManyToManyField(
         Package,
         through="ProfilePackage",
         related_name="pppoe_profiles",

@@ -23,7 +23,6 @@ from ispbills.network.models import (
     NetworkSettings,
     PppoeProfile,
     ProfilePackage,
-    exclusion_bounds,
 )
 from ispbills.tenancy.models import Operator, Tenant
 
@@ -167,7 +166,9 @@ def _parse_exclusions(
             problems.append(_("%(item)s is not an address or range.") % {"item": item})
             continue
         if low not in network or high not in network or low.version != network.version:
-            problems.append(_("%(item)s is outside %(network)s.") % {"item": item, "network": network})
+            problems.append(
+                _("%(item)s is outside %(network)s.") % {"item": item, "network": network}
+            )
         elif int(high) < int(low):
             problems.append(_("%(item)s ends before it starts.") % {"item": item})
         else:
@@ -175,15 +176,23 @@ def _parse_exclusions(
     if problems:
         raise DomainError(" ".join(problems), fields={"exclusions": problems})
     merged: list[list[int]] = []
-    for low, high in sorted(bounds):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], high)
+    for start, end in sorted(bounds):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            merged.append([low, high])
+            merged.append([start, end])
     make = ipaddress.ip_address
-    return [
-        str(make(low)) if low == high else f"{make(low)}-{make(high)}" for low, high in merged
-    ]
+    return [str(make(a)) if a == b else f"{make(a)}-{make(b)}" for a, b in merged]
+
+
+def _whole_number(value: Any, field: str) -> int | None:
+    if value in ("", None):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        message = _("Not a whole number.")
+        raise DomainError(message, fields={field: [message]}) from None
 
 
 def _check_pool_use(pool: IpPool, family: int, purpose: str) -> None:
@@ -260,22 +269,22 @@ def save_pool(
         raise DomainError(_("Unknown purpose."), fields={"purpose": [_("Unknown purpose.")]})
     values["purpose"] = purpose
     values["exclusions"] = _parse_exclusions(network, merged.get("exclusions"))
-    prefix_length = merged.get("prefix_length")
-    if prefix_length in ("", None):
+    prefix_length = _whole_number(merged.get("prefix_length"), "prefix_length")
+    if prefix_length is None:
         values["prefix_length"] = None
     elif network.version == 4 or purpose != IpPool.Purpose.DYNAMIC:
         raise DomainError(
             _("Only dynamic IPv6 pools delegate prefixes."),
             fields={"prefix_length": [_("Leave empty.")]},
         )
-    elif not network.prefixlen <= int(prefix_length) <= 128:
+    elif not network.prefixlen <= prefix_length <= 128:
         raise DomainError(
             _("The delegated prefix must be between /%(min)s and /128.")
             % {"min": network.prefixlen},
             fields={"prefix_length": [_("Out of range.")]},
         )
     else:
-        values["prefix_length"] = int(prefix_length)
+        values["prefix_length"] = prefix_length
     if purpose == IpPool.Purpose.SUSPENDED and network.version == 6:
         raise DomainError(
             _("The suspended pool is an IPv4 pool."), fields={"purpose": [_("IPv4 only.")]}
@@ -329,7 +338,9 @@ def replace_pool(*, actor: Any, old: IpPool, new: IpPool) -> int:
     if new.tenant_id != old.tenant_id or (
         actor is not None and not IpPool.objects.restrict(actor).filter(pk=new.pk).exists()
     ):
-        raise DomainError(_("That pool is not available."), fields={"replacement": [_("Not available.")]})
+        raise DomainError(
+            _("That pool is not available."), fields={"replacement": [_("Not available.")]}
+        )
     if (new.family, new.purpose) != (old.family, old.purpose):
         raise DomainError(
             _("The replacement must be a %(purpose)s IPv%(family)s pool like %(pool)s.")
@@ -482,7 +493,9 @@ def save_profile(
     if values.get("local_address") == "":
         values["local_address"] = None
     item = profile or PppoeProfile(tenant_id=operator.tenant_id, operator=operator)
-    saved = _save(actor, item, values, "pppoeprofile.updated" if profile else "pppoeprofile.created")
+    saved = _save(
+        actor, item, values, "pppoeprofile.updated" if profile else "pppoeprofile.created"
+    )
     changed = set()
     if packages is not None:
         changed = _link_packages(actor, operator, saved, list(packages))

@@ -190,9 +190,9 @@ SELECT count(*) FROM new
 def group_names(package_ids: Iterable[int], tenant_ids: Iterable[int] = ()) -> list[str]:
     """The radgroupreply groups of packages (the normal one and the FUP one) and of ISPs
     (the suspended group)."""
-    return [
-        f"{prefix}{pk}" for pk in package_ids for prefix in (PACKAGE_GROUP, FUP_GROUP)
-    ] + [f"{SUSPENDED_GROUP}{pk}" for pk in tenant_ids]
+    return [f"{prefix}{pk}" for pk in package_ids for prefix in (PACKAGE_GROUP, FUP_GROUP)] + [
+        f"{SUSPENDED_GROUP}{pk}" for pk in tenant_ids
+    ]
 
 
 def _write_groups(package_ids: list[int], tenant_ids: list[int]) -> int:
@@ -500,7 +500,5 @@ def repair(found: Drift) -> int:
         written += provision_packages(
             {int(name.partition("-")[2]) for name in set(found.groups) - suspended}
         )
-        written += provision_suspended_groups(
-            {int(name.partition("-")[2]) for name in suspended}
-        )
+        written += provision_suspended_groups({int(name.partition("-")[2]) for name in suspended})
     return written

@@ -85,9 +85,7 @@ def test_a_suspended_customer_is_rejected_when_the_isp_refuses_suspended_logins(
     assert reply.code == "Access-Reject"
 
 
-def test_a_suspended_customer_enters_the_walled_garden_even_past_expiry(
-    freeradius, acme_network
-):
+def test_a_suspended_customer_enters_the_walled_garden_even_past_expiry(freeradius, acme_network):
     acme_network.walled_garden()
     expired = datetime.now(UTC) - timedelta(days=2)
     customer = acme_network(username="nw-garden", expires_at=expired)

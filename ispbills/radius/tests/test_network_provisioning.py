@@ -83,9 +83,7 @@ def walled_garden(cast: Any, pools: Any, **fields: Any) -> Any:
     )
 
 
-def test_a_profile_gives_its_packages_groups_their_pools_in_the_same_transaction(
-    cast, home, pools
-):
+def test_a_profile_gives_its_packages_groups_their_pools_in_the_same_transaction(cast, home, pools):
     network.save_profile(
         actor=None,
         operator=cast.acme_root,
