@@ -9,6 +9,7 @@ from django.db.models import Max
 from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 from ispbills.demo.customers import seed_catalog, seed_customers
+from ispbills.demo.network import seed_network
 from ispbills.radius import provisioning
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
@@ -111,6 +112,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
         )
     services.create_superadmin(username="superadmin", password=password)
     seed_catalog(tenant)
+    seed_network(tenant)
     seed_customers(tenant, customers)
     provision_demo(tenant)
     return DEMO_LOGINS

@@ -98,3 +98,24 @@ def test_demo_customers_get_their_radius_rows(db: Any) -> None:
     assert active is not None
     assert RadCheck.objects.filter(username=active.username).exists()
     assert not drift()
+
+
+def test_the_demo_network_puts_suspended_customers_in_the_walled_garden(db: Any) -> None:
+    from ispbills.network.addresses import usage_of
+    from ispbills.network.models import IpPool
+    from ispbills.radius.models import RadGroupReply, RadUserGroup
+
+    seed_demo(password="Demo-pass-2026")
+    tenant = Tenant.objects.get()
+    suspended = Customer.objects.filter(status="suspended", package__isnull=False).first()
+    static = IpPool.objects.get(name="static-public")
+
+    assert suspended is not None
+    assert list(
+        RadUserGroup.objects.filter(username=suspended.username).values_list("groupname", flat=True)
+    ) == [f"susp-{tenant.pk}"]
+    assert RadGroupReply.objects.filter(attribute="Framed-Pool", value="pppoe-dhaka").exists()
+    assert (
+        usage_of(static).assigned
+        == Customer.objects.filter(static_ipv4__isnull=False).exclude(status="deleted").count()
+    )
