@@ -574,3 +574,38 @@ def save_settings(*, actor: Any, tenant: Tenant, **values: Any) -> NetworkSettin
         customers=before_action != saved.suspended_action,
     )
     return saved
+
+
+# ---- deletion -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def delete_pool(*, actor: Any, pool: IpPool) -> None:
+    """Delete a pool nothing uses: no profile, not the suspended pool, no static customer."""
+    _require(actor, "network.delete", pool.operator)
+    pool = IpPool.objects.select_for_update().get(pk=pool.pk)
+    users = [
+        str(profile)
+        for profile in PppoeProfile.objects.filter(Q(ipv4_pool=pool) | Q(ipv6_pool=pool))
+    ]
+    if NetworkSettings.objects.filter(suspended_pool=pool).exists():
+        users.append(str(_("the network settings (suspended pool)")))
+    if users:
+        raise ConflictError(
+            _("%(pool)s is used by %(users)s: replace it there first.")
+            % {"pool": pool, "users": ", ".join(users)}
+        )
+    _check_static_customers_stay(pool, "0.0.0.0/32" if pool.family == 4 else "::/128", [])
+    audit.record(actor, "ippool.deleted", pool, changes={"cidr": [pool.cidr, None]})
+    pool.delete()
+
+
+@transaction.atomic
+def delete_profile(*, actor: Any, profile: PppoeProfile) -> None:
+    """Delete a PPPoE profile; its packages' RADIUS groups lose its pools and rate."""
+    _require(actor, "network.delete", profile.operator)
+    profile = PppoeProfile.objects.select_for_update().get(pk=profile.pk)
+    packages = _packages_of_profiles([profile.pk])
+    audit.record(actor, "pppoeprofile.deleted", profile, changes={"name": [profile.name, None]})
+    profile.delete()
+    _packages_changed(packages)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ip-pools/<int:pk>/", views.IpPoolDetailView.as_view(), name="ippool_detail"),
     path("ip-pools/<int:pk>/edit/", views.IpPoolEditView.as_view(), name="ippool_edit"),
     path("ip-pools/<int:pk>/replace/", views.IpPoolReplaceView.as_view(), name="ippool_replace"),
+    path("ip-pools/<int:pk>/delete/", views.IpPoolDeleteView.as_view(), name="ippool_delete"),
     path("pppoe-profiles/", views.PppoeProfileListView.as_view(), name="pppoeprofile_list"),
     path("pppoe-profiles/add/", views.PppoeProfileCreateView.as_view(), name="pppoeprofile_add"),
     path(
@@ -21,6 +22,11 @@ urlpatterns = [
         "pppoe-profiles/<int:pk>/edit/",
         views.PppoeProfileEditView.as_view(),
         name="pppoeprofile_edit",
+    ),
+    path(
+        "pppoe-profiles/<int:pk>/delete/",
+        views.PppoeProfileDeleteView.as_view(),
+        name="pppoeprofile_delete",
     ),
     path("network/settings/", views.NetworkSettingsView.as_view(), name="settings"),
 ]

@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.access import access_of
-from ispbills.core.views import ObjectDetailView, ObjectListView, ServiceFormView
+from ispbills.core.views import (
+    ObjectActionView,
+    ObjectDetailView,
+    ObjectListView,
+    ServiceFormView,
+)
 from ispbills.network import services
 from ispbills.network.addresses import next_free, usage_of, with_usage
 from ispbills.network.filtersets import IpPoolFilterSet, PppoeProfileFilterSet
@@ -67,6 +72,7 @@ class IpPoolDetailView(ObjectDetailView):
         context.update(
             usage=usage_of(pool),
             may_change=_may_change(pool, user),
+            may_delete=IpPool.objects.restrict(user, "delete").filter(pk=pool.pk).exists(),
             holders=Paginator(holders, 50).get_page(self.request.GET.get("page")),
             holder_column=column,
             profiles=PppoeProfile.objects.restrict(user).filter(ipv4_pool=pool)
@@ -129,6 +135,22 @@ class IpPoolReplaceView(ServiceFormView):
         return new
 
 
+class IpPoolDeleteView(ObjectActionView):
+    model = IpPool
+    action = "delete"
+    title = _("Delete IP pool")
+    question = _("Delete pool %(object)s?")
+    button = _("Delete")
+    button_class = "btn-danger"
+
+    def perform(self, obj: IpPool) -> None:
+        services.delete_pool(actor=self.request.user, pool=obj)
+
+    def get_success_url(self, obj: Any) -> str:
+        exists = IpPool.objects.filter(pk=obj.pk).exists()
+        return obj.get_absolute_url() if exists else reverse("network:ippool_list")
+
+
 class PppoeProfileListView(ObjectListView):
     model = PppoeProfile
     table_class = PppoeProfileTable
@@ -147,6 +169,11 @@ class PppoeProfileDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["may_change"] = _may_change(self.object, self.request.user)
+        context["may_delete"] = (
+            PppoeProfile.objects.restrict(self.request.user, "delete")
+            .filter(pk=self.object.pk)
+            .exists()
+        )
         context["packages"] = self.object.packages.restrict(self.request.user)
         return context
 
@@ -193,6 +220,22 @@ class PppoeProfileEditView(ServiceFormView):
             profile=self.object,
             **values,
         )
+
+
+class PppoeProfileDeleteView(ObjectActionView):
+    model = PppoeProfile
+    action = "delete"
+    title = _("Delete PPPoE profile")
+    question = _("Delete profile %(object)s? Its packages keep their own speeds, without pools.")
+    button = _("Delete")
+    button_class = "btn-danger"
+
+    def perform(self, obj: PppoeProfile) -> None:
+        services.delete_profile(actor=self.request.user, profile=obj)
+
+    def get_success_url(self, obj: Any) -> str:
+        exists = PppoeProfile.objects.filter(pk=obj.pk).exists()
+        return obj.get_absolute_url() if exists else reverse("network:pppoeprofile_list")
 
 
 class NetworkSettingsView(ServiceFormView):

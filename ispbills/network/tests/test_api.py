@@ -106,3 +106,42 @@ def test_a_profile_with_a_bad_rate_limit_is_refused(cast, api_for, pool):
 def test_a_manager_has_no_network_endpoints(cast, api_for):
     assert api_for(cast.carol).get(POOLS).status_code == 403
     assert api_for(cast.carol).get(PROFILES).status_code == 403
+
+
+def test_a_pool_in_use_is_not_deleted_and_an_unused_one_is(cast, api_for, pool, home):
+    used = pool("dyn-a", "100.64.0.0/20")
+    spare = pool("dyn-b", "100.65.0.0/20")
+    api = api_for(cast.alice)
+    api.post(PROFILES, {"name": "home", "ipv4_pool": used.pk}, format="json")
+
+    refused = api.delete(f"{POOLS}{used.pk}/")
+    deleted = api.delete(f"{POOLS}{spare.pk}/")
+
+    assert refused.status_code == 409
+    assert "home" in refused.json()["error"]["message"]
+    assert deleted.status_code == 204
+    assert list(IpPool.objects.values_list("name", flat=True)) == ["dyn-a"]
+
+
+def test_deleting_a_profile_takes_its_pool_out_of_the_package_groups(cast, api_for, pool, home):
+    dynamic = pool("dyn-a", "100.64.0.0/20")
+    api = api_for(cast.alice)
+    created = api.post(
+        PROFILES, {"name": "home", "ipv4_pool": dynamic.pk, "packages": [home.pk]}, format="json"
+    )
+
+    response = api.delete(f"{PROFILES}{created.json()['id']}/")
+
+    assert response.status_code == 204
+    assert not PppoeProfile.objects.exists()
+    assert not RadGroupReply.objects.filter(attribute="Framed-Pool").exists()
+    assert AuditEvent.objects.filter(verb="pppoeprofile.deleted").count() == 1
+
+
+def test_an_operator_admin_may_not_delete_network_rows(cast, api_for, pool):
+    own = pool("north-pool", "100.66.0.0/24", operator=cast.north)
+
+    response = api_for(cast.bob).delete(f"{POOLS}{own.pk}/")
+
+    assert response.status_code == 403
+    assert IpPool.objects.filter(pk=own.pk).exists()

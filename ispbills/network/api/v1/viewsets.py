@@ -7,6 +7,11 @@ transaction.
 
 from typing import Any
 
+from django.db import transaction
+from rest_framework import mixins, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
 from ispbills.core.api import documented
 from ispbills.network import services
 from ispbills.network.addresses import with_usage
@@ -18,7 +23,7 @@ from ispbills.tenancy.models import Operator
 
 
 @documented(serializers.IpPoolSerializer, serializers.IpPoolCreateSerializer)
-class IpPoolViewSet(OperatorOwnedViewSet):
+class IpPoolViewSet(mixins.DestroyModelMixin, OperatorOwnedViewSet):
     """IP pools of the caller's subtree and of the operators above it, with usage counts."""
 
     queryset = with_usage(IpPool.objects.select_related("operator"))
@@ -35,9 +40,15 @@ class IpPoolViewSet(OperatorOwnedViewSet):
         # Re-read with the usage counts a freshly saved row lacks.
         return super()._read(self.get_base_queryset().get(pk=instance.pk))
 
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a pool nothing uses (409 while a profile, the settings or a customer does)."""
+        with transaction.atomic():
+            services.delete_pool(actor=request.user, pool=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 @documented(serializers.PppoeProfileSerializer, serializers.PppoeProfileCreateSerializer)
-class PppoeProfileViewSet(OperatorOwnedViewSet):
+class PppoeProfileViewSet(mixins.DestroyModelMixin, OperatorOwnedViewSet):
     """PPPoE profiles: pools, addressing, rate limit and the packages that use them."""
 
     queryset = PppoeProfile.objects.select_related("operator")
@@ -58,3 +69,9 @@ class PppoeProfileViewSet(OperatorOwnedViewSet):
             packages=packages,
             **values,
         )
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a profile; its packages' groups lose its pools and rate."""
+        with transaction.atomic():
+            services.delete_profile(actor=request.user, profile=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
