@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "ispbills.catalog",
     "ispbills.customers",
     "ispbills.radius",
+    "ispbills.network",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

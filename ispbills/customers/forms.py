@@ -7,9 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.catalog.models import BillingProfile, Package
 from ispbills.core.access import access_of
+from ispbills.core.errors import DomainError
 from ispbills.core.forms import ScopedForm
 from ispbills.customers.models import Customer, CustomField, Zone
 from ispbills.customers.services import visible_managers
+from ispbills.network.addresses import next_free
+from ispbills.network.models import IpPool
 from ispbills.tenancy.api import reachable_operators
 from ispbills.tenancy.models import Operator
 
@@ -56,6 +59,12 @@ class CustomerForm(ScopedForm):
     mac_address = forms.CharField(label=_("MAC address"), max_length=20, required=False)
     static_ipv4 = forms.CharField(label=_("Static IPv4"), max_length=15, required=False)
     static_ipv6 = forms.CharField(label=_("Static IPv6"), max_length=45, required=False)
+    static_pool = forms.ModelChoiceField(
+        queryset=IpPool.objects.filter(purpose=IpPool.Purpose.STATIC),
+        label=_("Static address from pool"),
+        required=False,
+        help_text=_("With the address left empty, the pool's next free address is assigned."),
+    )
     expires_at = forms.DateTimeField(label=_("Expires"), required=False, widget=LOCAL_TIME)
     parent_username = forms.CharField(
         label=_("Parent account (username)"), required=False, max_length=64
@@ -110,6 +119,17 @@ class CustomerForm(ScopedForm):
             data.pop("service_password", None)
         for key in ("static_ipv4", "static_ipv6"):
             data[key] = data.get(key) or None
+        pool = data.pop("static_pool", None)
+        if pool is not None:
+            key = "static_ipv4" if pool.family == IpPool.Family.IPV4 else "static_ipv6"
+            if not data[key]:
+                # Inside the saving transaction: the pool stays locked until it commits.
+                data[key] = next_free(pool, lock=True)
+                if data[key] is None:
+                    raise DomainError(
+                        str(_("Pool %(pool)s has no free address.") % {"pool": pool}),
+                        fields={"static_pool": [str(_("No free address left."))]},
+                    )
         return data
 
 

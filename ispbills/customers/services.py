@@ -24,6 +24,7 @@ from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
 from ispbills.customers.models import Customer, CustomerNote, CustomField, Zone
+from ispbills.network.addresses import static_address_problem
 from ispbills.radius import accounting, disconnect
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator, User
@@ -289,6 +290,16 @@ def _check_duplicates(
             )
 
 
+def _check_static_addresses(tenant_id: int, values: dict[str, Any], errors: _Errors) -> None:
+    """A static address fits the ISP's pools: inside a static pool (when it has any), never
+    in a dynamic or suspended pool, never a network, broadcast or excluded address."""
+    for key in ("static_ipv4", "static_ipv6"):
+        if values.get(key) and key not in errors.fields:
+            problem = static_address_problem(tenant_id, values[key])
+            if problem:
+                errors.add(key, problem)
+
+
 def check_rules(values: dict[str, Any], errors: _Errors) -> None:
     """The rules on a customer's values that need no database (imports use them too)."""
     for key in REQUIRED:
@@ -336,6 +347,7 @@ def _validate(
     ):
         errors.add("parent", _("A customer cannot be its own parent or grandparent."))
     _check_references(actor, operator, values, errors)
+    _check_static_addresses(operator.tenant_id, values, errors)
     errors.raise_if_any()
     _check_duplicates(
         actor, operator.tenant_id, merged if customer is None else values, customer, errors

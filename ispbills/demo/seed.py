@@ -10,6 +10,7 @@ from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
+from ispbills.demo.network import seed_network
 from ispbills.radius import provisioning
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
@@ -112,6 +113,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
         )
     services.create_superadmin(username="superadmin", password=password)
     seed_catalog(tenant)
+    seed_network(tenant)
     seed_customers(tenant, customers)
     provision_demo(tenant)
     seed_accounting(tenant)

@@ -20,8 +20,9 @@ from django.db import connection, transaction
 
 from ispbills.core.fields import decrypt
 
-# Statuses refused at authentication with ``Auth-Type := Reject``. The walled garden (accept
-# suspended customers into a redirect pool) will replace the "suspended" rows: this is the hook.
+# Statuses refused at authentication with ``Auth-Type := Reject``. A suspended customer of an
+# ISP whose network settings choose the walled garden is accepted instead, into the ISP's
+# suspended group (``walled`` below).
 REJECTED_STATUSES = ("suspended", "disabled")
 # Service models whose Calling-Station-Id is the subscriber's MAC (PPTP/L2TP send an IP).
 MAC_BOUND_MODELS = ("pppoe", "hotspot")
@@ -29,6 +30,7 @@ MAC_BOUND_MODELS = ("pppoe", "hotspot")
 INTERIM_INTERVAL = 300
 PACKAGE_GROUP = "pkg-"
 FUP_GROUP = "fup-"
+SUSPENDED_GROUP = "susp-"
 
 # The rows a set of claimants should have, as (tbl, username, attribute, op, value); a
 # radusergroup row is (groupname, "", priority). ``pw`` holds the claimants' ids and
@@ -38,8 +40,12 @@ pw(id, password) AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
 ), c AS (
     SELECT cu.id, cu.username, pw.password, cu.status, cu.service_model, cu.mac_address,
-           cu.static_ipv4, cu.expires_at, cu.package_id
+           cu.static_ipv4, cu.expires_at, cu.package_id, cu.tenant_id,
+           coalesce(cu.status = 'suspended' AND cu.package_id IS NOT NULL
+                    AND ns.suspended_action = 'walled_garden'
+                    AND ns.suspended_pool_id IS NOT NULL, false) AS walled
       FROM pw JOIN customers_customer cu ON cu.id = pw.id
+      LEFT JOIN network_networksettings ns ON ns.tenant_id = cu.tenant_id
 ), want(tbl, username, attribute, op, value, ord) AS (
     SELECT 'radcheck', username, 'Cleartext-Password', ':=', password, 1
       FROM c WHERE password <> ''
@@ -51,16 +57,18 @@ pw(id, password) AS (
     UNION ALL
     SELECT 'radcheck', username, 'Expiration', ':=',
            floor(extract(epoch FROM expires_at))::bigint::text, 4
-      FROM c WHERE expires_at IS NOT NULL
+      FROM c WHERE expires_at IS NOT NULL AND NOT walled
     UNION ALL
     SELECT 'radcheck', username, 'Auth-Type', ':=', 'Reject', 5
-      FROM c WHERE status IN {REJECTED_STATUSES!r} OR package_id IS NULL
+      FROM c WHERE (status IN {REJECTED_STATUSES!r} AND NOT walled) OR package_id IS NULL
     UNION ALL
     SELECT 'radreply', username, 'Framed-IP-Address', ':=', host(static_ipv4), 1
-      FROM c WHERE static_ipv4 IS NOT NULL
+      FROM c WHERE static_ipv4 IS NOT NULL AND NOT walled
     UNION ALL
     SELECT 'radusergroup', username,
-           CASE WHEN status = 'fup' THEN '{FUP_GROUP}' ELSE '{PACKAGE_GROUP}' END || package_id,
+           CASE WHEN walled THEN '{SUSPENDED_GROUP}' || tenant_id
+                WHEN status = 'fup' THEN '{FUP_GROUP}' || package_id
+                ELSE '{PACKAGE_GROUP}' || package_id END,
            '', '1', 1
       FROM c WHERE package_id IS NOT NULL
 )
@@ -104,20 +112,66 @@ _FUP_RATE = (
     "|| coalesce(p.fup_download_kbps, p.download_kbps) || 'k'"
 )
 
-# radgroupreply rows of packages, as (groupname, attribute, op, value, ord).
+# The package's PPPoE profile (its own, else its master's; inactive profiles do not count).
+_PROFILE = """
+LEFT JOIN LATERAL (
+    SELECT l.profile_id FROM network_profilepackage l
+     WHERE l.package_id = p.id OR l.package_id = p.parent_id
+     ORDER BY l.package_id = p.id DESC LIMIT 1
+) link ON true
+LEFT JOIN network_pppoeprofile pr ON pr.id = link.profile_id AND pr.is_active
+LEFT JOIN network_ippool v4 ON v4.id = pr.ipv4_pool_id
+LEFT JOIN network_ippool v6 ON v6.id = pr.ipv6_pool_id
+"""
+
+# radgroupreply rows of packages and of ISPs' suspended groups, as
+# (groupname, attribute, op, value, ord). A package's groups take the pool of its profile
+# (Framed-Pool in dynamic addressing; IPv6: Delegated-IPv6-Prefix-Pool for a prefix pool,
+# else Framed-IPv6-Pool) and the profile's rate limit when it has one.
 GROUPS_WANT_SQL = f"""
-pkg AS (SELECT * FROM catalog_package p WHERE p.id = ANY(%(package_ids)s)),
-group_want(groupname, attribute, op, value, ord) AS (
-    SELECT '{PACKAGE_GROUP}' || p.id, 'Mikrotik-Rate-Limit', ':=', {_RATE} || {_BURST}, 1
-      FROM pkg p
+pkg AS (
+    SELECT p.*, nullif(pr.rate_limit, '') AS profile_rate,
+           CASE WHEN pr.ip_mode = 'dynamic' THEN v4.name END AS framed_pool,
+           v6.name AS ipv6_pool, v6.prefix_length AS ipv6_prefix_length
+      FROM catalog_package p {_PROFILE}
+     WHERE p.id = ANY(%(package_ids)s)
+), pkg_group(groupname, pkg_id, fup) AS (
+    SELECT '{PACKAGE_GROUP}' || p.id, p.id, false FROM pkg p
     UNION ALL
-    SELECT '{PACKAGE_GROUP}' || p.id, 'Acct-Interim-Interval', ':=', '{INTERIM_INTERVAL}', 2
-      FROM pkg p
+    SELECT '{FUP_GROUP}' || p.id, p.id, true FROM pkg p
+), susp AS (
+    SELECT s.tenant_id, s.address_list, s.walled_garden_rate, pool.name AS pool
+      FROM network_networksettings s
+      JOIN network_ippool pool ON pool.id = s.suspended_pool_id
+     WHERE s.tenant_id = ANY(%(tenant_ids)s) AND s.suspended_action = 'walled_garden'
+), group_want(groupname, attribute, op, value, ord) AS (
+    SELECT g.groupname, 'Mikrotik-Rate-Limit', ':=',
+           CASE WHEN g.fup THEN {_FUP_RATE}
+                ELSE coalesce(p.profile_rate, {_RATE} || {_BURST}) END, 1
+      FROM pkg_group g JOIN pkg p ON p.id = g.pkg_id
     UNION ALL
-    SELECT '{FUP_GROUP}' || p.id, 'Mikrotik-Rate-Limit', ':=', {_FUP_RATE}, 1 FROM pkg p
+    SELECT g.groupname, 'Acct-Interim-Interval', ':=', '{INTERIM_INTERVAL}', 2 FROM pkg_group g
     UNION ALL
-    SELECT '{FUP_GROUP}' || p.id, 'Acct-Interim-Interval', ':=', '{INTERIM_INTERVAL}', 2
-      FROM pkg p
+    SELECT g.groupname, 'Framed-Pool', ':=', p.framed_pool, 3
+      FROM pkg_group g JOIN pkg p ON p.id = g.pkg_id WHERE p.framed_pool IS NOT NULL
+    UNION ALL
+    SELECT g.groupname,
+           CASE WHEN p.ipv6_prefix_length IS NOT NULL THEN 'Delegated-IPv6-Prefix-Pool'
+                ELSE 'Framed-IPv6-Pool' END, ':=', p.ipv6_pool, 4
+      FROM pkg_group g JOIN pkg p ON p.id = g.pkg_id WHERE p.ipv6_pool IS NOT NULL
+    UNION ALL
+    SELECT '{SUSPENDED_GROUP}' || s.tenant_id, 'Framed-Pool', ':=', s.pool, 1 FROM susp s
+    UNION ALL
+    SELECT '{SUSPENDED_GROUP}' || s.tenant_id, 'Mikrotik-Address-List', ':=', s.address_list, 2
+      FROM susp s
+    UNION ALL
+    SELECT '{SUSPENDED_GROUP}' || s.tenant_id, 'Mikrotik-Rate-Limit', ':=',
+           s.walled_garden_rate, 3
+      FROM susp s
+    UNION ALL
+    SELECT '{SUSPENDED_GROUP}' || s.tenant_id, 'Acct-Interim-Interval', ':=',
+           '{INTERIM_INTERVAL}', 4
+      FROM susp s
 )
 """
 
@@ -133,25 +187,54 @@ SELECT count(*) FROM new
 """
 
 
-def group_names(package_ids: Iterable[int]) -> list[str]:
-    """The radgroupreply groups of packages: the normal one and the FUP one."""
-    return [f"{prefix}{pk}" for pk in package_ids for prefix in (PACKAGE_GROUP, FUP_GROUP)]
+def group_names(package_ids: Iterable[int], tenant_ids: Iterable[int] = ()) -> list[str]:
+    """The radgroupreply groups of packages (the normal one and the FUP one) and of ISPs
+    (the suspended group)."""
+    return [f"{prefix}{pk}" for pk in package_ids for prefix in (PACKAGE_GROUP, FUP_GROUP)] + [
+        f"{SUSPENDED_GROUP}{pk}" for pk in tenant_ids
+    ]
 
 
-def provision_packages(package_ids: Iterable[int]) -> int:
-    """Rewrite the group reply rows of packages from their speeds; returns rows written."""
-    ids = sorted(set(package_ids))
-    if not ids:
-        return 0
+def _write_groups(package_ids: list[int], tenant_ids: list[int]) -> int:
+    names = group_names(package_ids, tenant_ids)
     with transaction.atomic(), connection.cursor() as cursor:
         # Two writers of one group would both delete, then both insert: one at a time.
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('radius-package-' || id, 0)) "
-            "FROM unnest(%s::bigint[]) AS id",
-            [ids],
+            "SELECT pg_advisory_xact_lock(hashtextextended('radius-group-' || name, 0)) "
+            "FROM unnest(%s::text[]) AS name ORDER BY name",
+            [names],
         )
-        cursor.execute(GROUPS_WRITE_SQL, {"package_ids": ids, "groupnames": group_names(ids)})
+        cursor.execute(
+            GROUPS_WRITE_SQL,
+            {"package_ids": package_ids, "tenant_ids": tenant_ids, "groupnames": names},
+        )
         return int(cursor.fetchone()[0])
+
+
+def provision_packages(package_ids: Iterable[int]) -> int:
+    """Rewrite the group reply rows of packages from their speeds and PPPoE profiles;
+    returns rows written."""
+    ids = sorted(set(package_ids))
+    return _write_groups(ids, []) if ids else 0
+
+
+def provision_suspended_groups(tenant_ids: Iterable[int]) -> int:
+    """Rewrite the suspended (walled garden) group of ISPs from their network settings: the
+    suspended pool, the address list and the rate; no rows when suspended logins are refused.
+    Returns rows written."""
+    ids = sorted(set(tenant_ids))
+    return _write_groups([], ids) if ids else 0
+
+
+def suspended_customer_ids(tenant_id: int) -> list[int]:
+    """The ISP's suspended customers: their rows depend on its network settings."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE tenant_id = %s AND status = 'suspended' "
+            "ORDER BY id",
+            [tenant_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass
@@ -264,6 +347,15 @@ def customer_batches(*, tenant_id: int | None = None, after: int = 0, size: int 
         yield ids
 
 
+def tenant_ids(*, tenant_id: int | None = None) -> list[int]:
+    """Every ISP (or the one given), whose suspended group a sync rewrites."""
+    if tenant_id is not None:
+        return [tenant_id]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM tenancy_tenant ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+
+
 def package_ids(*, tenant_id: int | None = None) -> list[int]:
     """Every package (of a tenant), whose groups a sync rewrites."""
     with connection.cursor() as cursor:
@@ -326,6 +418,7 @@ w AS (
            row_number() OVER (PARTITION BY groupname, attribute, op, value) AS n
       FROM radgroupreply
      WHERE groupname LIKE '{PACKAGE_GROUP}%%' OR groupname LIKE '{FUP_GROUP}%%'
+        OR groupname LIKE '{SUSPENDED_GROUP}%%'
 )
 SELECT groupname, attribute, op, value, w.n IS NULL AS extra
   FROM w FULL JOIN h USING (groupname, attribute, op, value, n)
@@ -386,11 +479,12 @@ def drift(*, tenant_id: int | None = None, batch: int = 5000) -> Drift:
             cursor.execute(ORPHANS_SQL)
             result.orphans = [row[0] for row in cursor.fetchall()]
         packages = package_ids(tenant_id=tenant_id)
-        cursor.execute(GROUPS_DRIFT_SQL, {"package_ids": packages})
-        wanted_groups = set(group_names(packages))
+        tenants = tenant_ids(tenant_id=tenant_id)
+        cursor.execute(GROUPS_DRIFT_SQL, {"package_ids": packages, "tenant_ids": tenants})
+        wanted_groups = set(group_names(packages, tenants))
         for groupname, attribute, op, value, extra in cursor.fetchall():
             if extra and tenant_id is not None and groupname not in wanted_groups:
-                continue  # another tenant's package
+                continue  # another tenant's package or suspended group
             result.groups.setdefault(groupname, []).append(
                 ("extra" if extra else "missing", f"{attribute} {op} {value}")
             )
@@ -401,7 +495,10 @@ def repair(found: Drift) -> int:
     """Provision what ``drift()`` found: drifted customers, orphan usernames and groups."""
     with transaction.atomic():
         written = provision_customers(found.customer_ids, usernames=found.orphans)
-        # A group of a package that no longer exists is rewritten to nothing.
-        group_ids = {int(name.partition("-")[2]) for name in found.groups}
-        written += provision_packages(group_ids)
+        # A group of a package (or ISP) that no longer exists is rewritten to nothing.
+        suspended = {name for name in found.groups if name.startswith(SUSPENDED_GROUP)}
+        written += provision_packages(
+            {int(name.partition("-")[2]) for name in set(found.groups) - suspended}
+        )
+        written += provision_suspended_groups({int(name.partition("-")[2]) for name in suspended})
     return written

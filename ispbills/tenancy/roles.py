@@ -61,7 +61,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "jobs": "view add",
             "customers": "*",
             "catalog": "view add change",
-            "network": "view",
+            "network": "view add change",
             "money": "view",
             "billing": "*",
             "payments": "*",

@@ -15,10 +15,14 @@ class NavItem:
     icon: str
     permission: str = ""
     superadmin_only: bool = False
+    # Pages of the whole ISP (its settings), for the staff of its root operator.
+    tenant_wide_only: bool = False
 
     def visible_to(self, access: Access) -> bool:
         if self.superadmin_only:
             return access.is_superadmin
+        if self.tenant_wide_only and not (access.tenant_wide or access.is_superadmin):
+            return False
         return not self.permission or access.can(self.permission)
 
 
@@ -52,6 +56,20 @@ MENU: tuple[NavSection, ...] = (
             ),
             NavItem(_("VAT profiles"), "catalog:vatprofile_list", "percent", "catalog.view"),
             NavItem(_("Custom fields"), "customers:customfield_list", "ui-checks", "catalog.view"),
+        ),
+    ),
+    NavSection(
+        _("Network"),
+        (
+            NavItem(_("IP pools"), "network:ippool_list", "hdd-network", "network.view"),
+            NavItem(_("PPPoE profiles"), "network:pppoeprofile_list", "sliders", "network.view"),
+            NavItem(
+                _("Network settings"),
+                "network:settings",
+                "gear",
+                "network.change",
+                tenant_wide_only=True,
+            ),
         ),
     ),
     NavSection(

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from ispbills.api.v1 import viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
+from ispbills.network.api.v1 import viewsets as network_viewsets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -19,6 +20,8 @@ router.register(
     "billing-profiles", catalog_viewsets.BillingProfileViewSet, basename="billingprofile"
 )
 router.register("vat-profiles", catalog_viewsets.VatProfileViewSet, basename="vatprofile")
+router.register("ip-pools", network_viewsets.IpPoolViewSet, basename="ippool")
+router.register("pppoe-profiles", network_viewsets.PppoeProfileViewSet, basename="pppoeprofile")
 
 app_name = "api-v1"
 urlpatterns = [

@@ -110,3 +110,24 @@ def test_demo_has_routers_live_sessions_and_a_month_of_usage(db: Any) -> None:
     days = UsageDaily.objects.values("day").distinct().count()
     assert days >= 29
     assert not RadAcct.objects.exclude(stop_time__isnull=True).filter(counted_at__isnull=True)
+
+
+def test_the_demo_network_puts_suspended_customers_in_the_walled_garden(db: Any) -> None:
+    from ispbills.network.addresses import usage_of
+    from ispbills.network.models import IpPool
+    from ispbills.radius.models import RadGroupReply, RadUserGroup
+
+    seed_demo(password="Demo-pass-2026")
+    tenant = Tenant.objects.get()
+    suspended = Customer.objects.filter(status="suspended", package__isnull=False).first()
+    static = IpPool.objects.get(name="static-public")
+
+    assert suspended is not None
+    assert list(
+        RadUserGroup.objects.filter(username=suspended.username).values_list("groupname", flat=True)
+    ) == [f"susp-{tenant.pk}"]
+    assert RadGroupReply.objects.filter(attribute="Framed-Pool", value="pppoe-dhaka").exists()
+    assert (
+        usage_of(static).assigned
+        == Customer.objects.filter(static_ipv4__isnull=False).exclude(status="deleted").count()
+    )

@@ -54,6 +54,8 @@ def operator_ids_listed(html: str) -> set[int]:
 
 CUSTOMERS = {"/customers/", "/zones/"}
 CATALOG = {"/packages/", "/billing-profiles/", "/vat-profiles/", "/custom-fields/"}
+NETWORK = {"/ip-pools/", "/pppoe-profiles/"}
+NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 EVERYTHING_BUT_ISPS = (
     {
         "/",
@@ -67,17 +69,18 @@ EVERYTHING_BUT_ISPS = (
     }
     | CUSTOMERS
     | CATALOG
+    | NETWORK
 )
 MENU_OF = {
-    "alice": EVERYTHING_BUT_ISPS,
+    "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS,
     "bob": EVERYTHING_BUT_ISPS,
     "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG,
-    "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG,
+    "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | NETWORK | NETWORK_SETTINGS,
     "dave": {"/", "/api/docs/"} | CUSTOMERS,
     "ann": {"/", "/operators/", "/jobs/", "/audit/", "/login-log/", "/api/docs/"}
     | CUSTOMERS
     | CATALOG,
-    "zed": EVERYTHING_BUT_ISPS | {"/isps/"},
+    "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | {"/isps/"},
 }
 
 
@@ -174,7 +177,7 @@ def test_revoking_audit_view_from_a_group_admin_closes_the_audit_log(cast: Any) 
     assert client.get("/audit/").status_code == 403
     assert client.get("/login-log/").status_code == 403
     links = set(menu_links(client.get("/").content.decode()))
-    assert links == EVERYTHING_BUT_ISPS - {"/audit/", "/login-log/"}
+    assert links == EVERYTHING_BUT_ISPS - {"/audit/", "/login-log/"} | NETWORK_SETTINGS
 
 
 # ---- dashboard ---------------------------------------------------------------------------

@@ -166,6 +166,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with transaction.atomic():
             rows = provisioning.provision_packages(provisioning.package_ids(tenant_id=tenant_id))
+            rows += provisioning.provision_suspended_groups(
+                provisioning.tenant_ids(tenant_id=tenant_id)
+            )
         customers = 0
         for ids in provisioning.customer_batches(tenant_id=tenant_id, after=after, size=batch):
             with transaction.atomic():  # committed per batch: a rerun with --after resumes
