@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from ispbills.api.v1 import viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
+from ispbills.radius.api.v1 import viewsets as radius_viewsets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -19,6 +20,10 @@ router.register(
     "billing-profiles", catalog_viewsets.BillingProfileViewSet, basename="billingprofile"
 )
 router.register("vat-profiles", catalog_viewsets.VatProfileViewSet, basename="vatprofile")
+router.register("nas", radius_viewsets.NasDeviceViewSet, basename="nasdevice")
+router.register("disconnects", radius_viewsets.DisconnectViewSet, basename="disconnect")
+router.register("sessions", customer_viewsets.SessionViewSet, basename="session")
+router.register("auth-log", customer_viewsets.AuthAttemptViewSet, basename="authattempt")
 
 app_name = "api-v1"
 urlpatterns = [
