@@ -31,8 +31,8 @@ from ispbills.tenancy import services as tenancy_services
 from ispbills.tenancy.auth import find_user
 from ispbills.tenancy.middleware import SELECTED_TENANT_KEY
 from ispbills.tenancy.models import ApiToken, LoginAttempt, Operator, Tenant, User
-from ispbills.web.navigation import unresolved_disconnects
 from ispbills.web.forms import LoginForm, PasswordChangeForm, TokenForm
+from ispbills.web.navigation import unresolved_disconnects
 from ispbills.web.tables import AuditEventTable, JobRunTable
 
 
