@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.forms import ScopedForm
 from ispbills.radius.models import NasDevice
+from ispbills.tenancy.api import reachable_operators
 from ispbills.tenancy.models import Operator
 
 
@@ -39,6 +40,10 @@ class NasDeviceForm(ScopedForm):
         if self.instance is not None:
             del self.fields["operator"]
             self.fields["secret"].help_text = _("Leave empty to keep the current secret.")
+        else:
+            # The owners the service accepts (a NOC user holds no operators.view).
+            owner: Any = self.fields["operator"]
+            owner.queryset = reachable_operators(self.user)
 
     def service_values(self) -> dict[str, Any]:
         """What the service takes: everything but the owner (an empty secret keeps it)."""

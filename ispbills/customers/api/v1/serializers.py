@@ -195,7 +195,7 @@ class LiveSessionSerializer(SessionSerializer):
 
 
 class SessionPageSerializer(serializers.Serializer):
-    page = serializers.IntegerField()
+    page = serializers.IntegerField(source="number")
     has_next = serializers.BooleanField()
     claimed = serializers.BooleanField(
         help_text="False when another ISP's customer holds the username (no sessions shown)."
