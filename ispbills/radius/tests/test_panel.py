@@ -189,10 +189,12 @@ def test_disconnect_log_filters_shows_attempts_and_exports(
     )
     rows = list(csv.reader(export_path(progress.run_id).open(encoding="utf-8-sig")))
 
-    assert pending.username in everything and failed.username in everything
+    assert pending.username in everything
+    assert failed.username in everything
     assert "LEAKtheirs01" not in everything
     assert pending.username not in unresolved
-    assert "s-77" in detail and ">12<" in detail
+    assert "s-77" in detail
+    assert ">12<" in detail
     assert [(row[0], row[3], row[6], row[7]) for row in rows[1:]] == [
         (str(failed.pk), failed.username, "unresolved", "5")
     ]
