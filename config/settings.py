@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
         "OperatorKindEnum": "ispbills.tenancy.models.Operator.Kind",
         "ZoneKindEnum": "ispbills.customers.models.Zone.Kind",
         "CustomFieldKindEnum": "ispbills.customers.models.CustomField.Kind",
+        "NasDeviceKindEnum": "ispbills.radius.models.NasDevice.Kind",
+        "DisconnectKindEnum": "ispbills.radius.models.Disconnect.Kind",
     },
 }
 

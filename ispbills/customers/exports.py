@@ -3,8 +3,8 @@
 from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.registry import ExportSpec, registry
-from ispbills.customers.filtersets import CustomerFilterSet
-from ispbills.customers.models import Customer
+from ispbills.customers.filtersets import AuthAttemptFilterSet, CustomerFilterSet
+from ispbills.customers.models import AuthAttempt, Customer
 
 CUSTOMER_EXPORT = registry.register_export(
     ExportSpec(
@@ -39,5 +39,22 @@ CUSTOMER_EXPORT = registry.register_export(
             ("created_at", "created_at"),
         ),
         money_columns=frozenset({"custom_price", "advance_balance"}),
+    )
+)
+
+AUTH_LOG_EXPORT = registry.register_export(
+    ExportSpec(
+        name="auth_log",
+        model=AuthAttempt,
+        filterset_class=AuthAttemptFilterSet,
+        label=_("authentication log"),
+        columns=(
+            ("when", "authdate"),
+            ("username", "username"),
+            ("customer_id", "claimant_id"),
+            ("reply", "reply"),
+            ("mac", "calling_station_id"),
+            ("nas", "called_station_id"),
+        ),
     )
 )

@@ -11,7 +11,8 @@ from ispbills.catalog.models import Package
 from ispbills.core.filtersets import ScopedFilterSet
 from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.phone import BANGLA_DIGITS
-from ispbills.customers.models import Customer, Zone
+from ispbills.customers.models import AccountingSession, AuthAttempt, Customer, Zone
+from ispbills.radius.models import NasDevice
 from ispbills.tenancy.models import Operator
 
 
@@ -130,3 +131,43 @@ class ZoneFilterSet(ScopedFilterSet):
     class Meta:
         model = Zone
         fields = ["q", "kind", "parent"]
+
+
+# ---- RADIUS sessions and the authentication log ---------------------------------------------
+
+
+class AccountingSessionFilterSet(ScopedFilterSet):
+    """Open sessions: by NAS (among the NAS devices the user may see) and username prefix."""
+
+    nas = django_filters.ModelChoiceFilter(
+        queryset=NasDevice.objects.all(), label=_("NAS"), method="on_nas"
+    )
+    username = django_filters.CharFilter(
+        field_name="username", lookup_expr="istartswith", label=_("Username")
+    )
+
+    class Meta:
+        model = AccountingSession
+        fields = ["nas", "username"]
+
+    def on_nas(self, queryset: QuerySet[Any], name: str, value: NasDevice) -> QuerySet[Any]:
+        return queryset.filter(nas_ip_address=value.address)
+
+
+class AuthAttemptFilterSet(ScopedFilterSet):
+    result = django_filters.ChoiceFilter(
+        field_name="reply",
+        choices=[("Access-Accept", _("Accepted")), ("Access-Reject", _("Rejected"))],
+        label=_("Result"),
+    )
+    username = django_filters.CharFilter(lookup_expr="exact", label=_("Username"))
+    since = django_filters.DateFilter(
+        field_name="authdate", lookup_expr="date__gte", label=_("From")
+    )
+    until = django_filters.DateFilter(
+        field_name="authdate", lookup_expr="date__lte", label=_("Until")
+    )
+
+    class Meta:
+        model = AuthAttempt
+        fields = ["result", "username", "since", "until"]

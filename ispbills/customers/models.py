@@ -1,19 +1,22 @@
 """Customers, zones, custom field definitions and customer notes."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ispbills.catalog.models import BillingProfile, Package, ServiceModel
-from ispbills.core.access import Access
+from ispbills.core.access import Access, access_of
 from ispbills.core.fields import EncryptedTextField
 from ispbills.core.models import TenantOwned
 from ispbills.core.money import money_field
+from ispbills.core.scoping import Scoped
+from ispbills.radius.models import RadAcct, RadPostAuth
 
 
 class Zone(TenantOwned):
@@ -262,3 +265,86 @@ class CustomerNote(TenantOwned):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:customer_detail", args=[self.customer_id])
+
+
+# ---- RADIUS rows seen through their claimant ------------------------------------------------
+
+
+def claimant_of(username: Any) -> Subquery:
+    """The id of a username's claimant: the live customer with that username, lowest id first,
+    across all ISPs (the provisioning rule: only the claimant can log in).
+
+    ``username`` is a value or an expression such as ``OuterRef("username")``. The upper()
+    comparison lets the username prefix index answer; the exact one is the rule.
+    """
+    return Subquery(
+        Customer.objects.annotate(_upper=Upper("username"))
+        .filter(_upper=Upper(username), username=username)
+        .exclude(status=Customer.Status.DELETED)
+        .order_by("pk")
+        .values("pk")[:1]
+    )
+
+
+def claimant_id(username: str) -> int | None:
+    """The claimant of one username (None: no live customer holds it)."""
+    return (
+        Customer.objects.annotate(_upper=Upper("username"))
+        .filter(_upper=username.upper(), username=username)
+        .exclude(status=Customer.Status.DELETED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+class ClaimedQuerySet(models.QuerySet[Any]):
+    """Rows keyed by a RADIUS username (not tenant-owned), reachable through the claimant.
+
+    A row is visible to a user when the claimant of its username is a customer the user may
+    view. Usernames nobody claims are seen only by a super admin acting for all ISPs.
+    """
+
+    def with_claimant(self) -> "ClaimedQuerySet":
+        return self.annotate(claimant_id=claimant_of(OuterRef("username")))
+
+    def restrict(self, user: Any, action: str = "view") -> "ClaimedQuerySet":
+        access = access_of(user)
+        model: Any = self.model
+        queryset = self.with_claimant()
+        if not access.can(model.permission(action)):
+            return queryset.none()
+        if access.is_superadmin and access.tenant_id is None:
+            return queryset
+        visible = Customer.objects.restrict(user, "view")
+        return queryset.filter(claimant_id__in=visible.values("pk"))
+
+
+class AccountingSession(Scoped, RadAcct):
+    """A ``radacct`` session as the panel and API show it: scoped by its username's claimant."""
+
+    access_area = "customers"
+
+    objects: ClassVar[Any] = ClaimedQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+
+class AuthAttempt(Scoped, RadPostAuth):
+    """A ``radpostauth`` row (one authentication and its outcome), scoped by the claimant."""
+
+    access_area = "network"
+
+    objects: ClassVar[Any] = ClaimedQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("authentication")
+        verbose_name_plural = _("authentication log")
+
+    @property
+    def accepted(self) -> bool:
+        return self.reply == "Access-Accept"

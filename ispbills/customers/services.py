@@ -23,9 +23,11 @@ from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
-from ispbills.customers.models import Customer, CustomerNote, CustomField, Zone
+from ispbills.customers.models import Customer, CustomerNote, CustomField, Zone, claimant_id
 from ispbills.network.addresses import static_address_problem
 from ispbills.radius import accounting, disconnect
+from ispbills.radius import services as radius_services
+from ispbills.radius.models import Disconnect, RadAcct
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator, User
 from ispbills.tenancy.roles import Role
@@ -651,6 +653,37 @@ def apply_fair_usage() -> dict[str, int]:
             )
         fup = sum(1 for row in rows if row["status"] == Status.FUP)
         return {"fup": fup, "restored": len(rows) - fup}
+
+
+def is_online(customer: Customer) -> bool:
+    """Whether the customer has an open session: one of its username, which it claims."""
+    return (
+        customer.status != Customer.Status.DELETED
+        and RadAcct.objects.filter(username=customer.username, stop_time__isnull=True).exists()
+        and claimant_id(customer.username) == customer.pk
+    )
+
+
+@transaction.atomic
+def disconnect_sessions(*, actor: Any, customer: Customer, reason: str = "") -> Disconnect | None:
+    """End the customer's live sessions now (the disconnect button); None when not online.
+
+    Returns the pending request (a new one, or the one already pending). A customer whose
+    username another ISP's customer claims has no sessions of its own: nothing is sent.
+    """
+    _require(actor, "customers.change", customer.operator)
+    if not is_online(customer):
+        return None
+    created = radius_services.disconnect_customer(actor=actor, customer=customer, reason=reason)
+    return created or (
+        Disconnect.objects.filter(
+            customer_id=customer.pk,
+            kind=Disconnect.Kind.DISCONNECT,
+            status=Disconnect.Status.PENDING,
+        )
+        .order_by("-id")
+        .first()
+    )
 
 
 # ---- zones and custom fields ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ispbills.customers import import_views, views
+from ispbills.customers import import_views, session_views, views
 
 app_name = "customers"
 
@@ -24,7 +24,21 @@ urlpatterns = [
     ),
     path("customers/<int:pk>/transfer/", views.TransferView.as_view(), name="customer_transfer"),
     path("customers/<int:pk>/notes/", views.NoteCreateView.as_view(), name="customer_note"),
+    path(
+        "customers/<int:pk>/sessions/",
+        session_views.CustomerSessionsView.as_view(),
+        name="customer_sessions",
+    ),
+    path(
+        "customers/<int:pk>/disconnect/",
+        session_views.CustomerDisconnectView.as_view(),
+        name="customer_disconnect",
+    ),
     path("customers/replace/<slug:field>/<int:pk>/", views.ReplaceView.as_view(), name="replace"),
+    path(
+        "radius/sessions/", session_views.AccountingSessionListView.as_view(), name="session_list"
+    ),
+    path("radius/auth-log/", session_views.AuthAttemptListView.as_view(), name="authattempt_list"),
     path("zones/", views.ZoneListView.as_view(), name="zone_list"),
     path("zones/add/", views.ZoneCreateView.as_view(), name="zone_add"),
     path("zones/<int:pk>/", views.ZoneDetailView.as_view(), name="zone_detail"),

@@ -39,6 +39,8 @@ from ispbills.customers.forms import (
     customer_initial,
 )
 from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.customers.session_views import radius_context
+from ispbills.customers.sessions import sessions_of
 from ispbills.customers.tables import CustomerTable, CustomFieldTable, ZoneTable
 
 RELATED = ("zone", "package", "operator")
@@ -91,7 +93,9 @@ class CustomerDetailView(ObjectDetailView):
     template_name = "customers/customer_detail.html"
 
     def base_queryset(self) -> QuerySet[Customer]:
-        return Customer.objects.select_related(*RELATED, "billing_profile", "parent", "manager")
+        return Customer.objects.select_related(
+            *RELATED, "billing_profile", "parent", "manager", "tenant"
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -117,6 +121,8 @@ class CustomerDetailView(ObjectDetailView):
         context["custom_values"] = [
             (definitions.get(key, key), value) for key, value in customer.custom_fields.items()
         ]
+        context.update(radius_context(customer, user))
+        context["session_page"] = sessions_of(customer)
         return context
 
 

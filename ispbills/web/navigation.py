@@ -1,11 +1,13 @@
 """The sidebar: each entry shows only when the user holds its permission."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from ispbills.core.access import Access
+from ispbills.radius.models import Disconnect
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,10 @@ class NavItem:
     superadmin_only: bool = False
     # Pages of the whole ISP (its settings), for the staff of its root operator.
     tenant_wide_only: bool = False
+    # An alert count shown next to the entry, linking to the entry's page with ``badge_query``.
+    badge: Callable[[Access], int] | None = None
+    badge_query: str = ""
+    count: int = 0
 
     def visible_to(self, access: Access) -> bool:
         if self.superadmin_only:
@@ -30,6 +36,17 @@ class NavItem:
 class NavSection:
     label: StrOrPromise
     items: tuple[NavItem, ...]
+
+
+def unresolved_disconnects(access: Access) -> int:
+    """Disconnects that accounting never confirmed: sessions the router may still serve."""
+    if not access.can("network.view"):
+        return 0
+    return int(
+        Disconnect.objects.restrict(access, "view")
+        .filter(status=Disconnect.Status.UNRESOLVED)
+        .count()
+    )
 
 
 MENU: tuple[NavSection, ...] = (
@@ -61,8 +78,19 @@ MENU: tuple[NavSection, ...] = (
     NavSection(
         _("Network"),
         (
+            NavItem(_("Online sessions"), "customers:session_list", "broadcast", "customers.view"),
+            NavItem(_("NAS devices"), "radius:nasdevice_list", "router", "network.view"),
             NavItem(_("IP pools"), "network:ippool_list", "hdd-network", "network.view"),
             NavItem(_("PPPoE profiles"), "network:pppoeprofile_list", "sliders", "network.view"),
+            NavItem(_("Authentication log"), "customers:authattempt_list", "key", "network.view"),
+            NavItem(
+                _("Disconnect log"),
+                "radius:disconnect_list",
+                "plug",
+                "network.view",
+                badge=unresolved_disconnects,
+                badge_query="?status=unresolved",
+            ),
             NavItem(
                 _("Network settings"),
                 "network:settings",
@@ -99,7 +127,11 @@ def menu_for(access: Access) -> list[tuple[str, list[NavItem]]]:
     """The sections and entries this user may use; empty sections are dropped."""
     sections = []
     for section in MENU:
-        items = [item for item in section.items if item.visible_to(access)]
+        items = [
+            replace(item, count=item.badge(access)) if item.badge else item
+            for item in section.items
+            if item.visible_to(access)
+        ]
         if items:
             sections.append((str(section.label), items))
     return sections

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,6 +32,7 @@ from ispbills.tenancy.auth import find_user
 from ispbills.tenancy.middleware import SELECTED_TENANT_KEY
 from ispbills.tenancy.models import ApiToken, LoginAttempt, Operator, Tenant, User
 from ispbills.web.forms import LoginForm, PasswordChangeForm, TokenForm
+from ispbills.web.navigation import unresolved_disconnects
 from ispbills.web.tables import AuditEventTable, JobRunTable
 
 
@@ -167,6 +169,14 @@ class DashboardView(TemplateView):
                 )
             )
         context["cards"] = cards
+        unresolved = unresolved_disconnects(access)
+        if unresolved:
+            context["alerts"] = [
+                (
+                    _("%(n)s disconnects were not confirmed by accounting.") % {"n": unresolved},
+                    reverse("radius:disconnect_list") + "?status=unresolved",
+                )
+            ]
         if access.can("audit.view"):
             context["recent_events"] = AuditEvent.objects.restrict(user, "view")[:8]
         return context

@@ -5,6 +5,7 @@ from ispbills.api.v1 import viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
+from ispbills.radius.api.v1 import viewsets as radius_viewsets
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -22,6 +23,10 @@ router.register(
 router.register("vat-profiles", catalog_viewsets.VatProfileViewSet, basename="vatprofile")
 router.register("ip-pools", network_viewsets.IpPoolViewSet, basename="ippool")
 router.register("pppoe-profiles", network_viewsets.PppoeProfileViewSet, basename="pppoeprofile")
+router.register("nas", radius_viewsets.NasDeviceViewSet, basename="nasdevice")
+router.register("disconnects", radius_viewsets.DisconnectViewSet, basename="disconnect")
+router.register("sessions", customer_viewsets.SessionViewSet, basename="session")
+router.register("auth-log", customer_viewsets.AuthAttemptViewSet, basename="authattempt")
 
 app_name = "api-v1"
 urlpatterns = [

@@ -11,7 +11,8 @@ from rest_framework import serializers
 
 from ispbills.core.access import access_of
 from ispbills.core.api import MoneyFieldsMixin, ScopedModelSerializer
-from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.customers.models import AccountingSession, AuthAttempt, Customer, CustomField, Zone
+from ispbills.radius.models import RadAcct
 from ispbills.tenancy.api import OwnedCreateMixin, reachable_operators
 from ispbills.tenancy.models import Operator, User
 from ispbills.tenancy.roles import Role
@@ -152,3 +153,111 @@ class CustomFieldSerializer(ScopedModelSerializer):
 
 class CustomFieldCreateSerializer(OwnedCreateMixin, CustomFieldSerializer):
     pass
+
+
+# ---- RADIUS: sessions, authentication log, usage, disconnect --------------------------------
+
+SESSION_FIELDS = [
+    "id",
+    "username",
+    "session_id",
+    "nas_ip_address",
+    "nas_port_id",
+    "framed_ip_address",
+    "calling_station_id",
+    "start_time",
+    "update_time",
+    "stop_time",
+    "session_time",
+    "input_octets",
+    "output_octets",
+    "terminate_cause",
+]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """An accounting session; octets are cumulative bytes, input = the customer's upload."""
+
+    class Meta:
+        model = RadAcct
+        fields = SESSION_FIELDS
+        read_only_fields = SESSION_FIELDS
+
+
+class LiveSessionSerializer(SessionSerializer):
+    """An open session with the customer that claims its username."""
+
+    customer = serializers.IntegerField(source="claimant_id", read_only=True, allow_null=True)
+
+    class Meta(SessionSerializer.Meta):
+        model = AccountingSession
+        fields = [*SESSION_FIELDS, "customer"]
+
+
+class SessionPageSerializer(serializers.Serializer):
+    page = serializers.IntegerField(source="number")
+    has_next = serializers.BooleanField()
+    claimed = serializers.BooleanField(
+        help_text="False when another ISP's customer holds the username (no sessions shown)."
+    )
+    results = SessionSerializer(many=True, source="rows")
+
+
+class AuthAttemptSerializer(serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="claimant_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuthAttempt
+        fields = [
+            "id",
+            "authdate",
+            "username",
+            "customer",
+            "reply",
+            "calling_station_id",
+            "called_station_id",
+        ]
+        read_only_fields = fields
+
+
+class UsageDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    upload = serializers.IntegerField(help_text="Bytes the customer sent.")
+    download = serializers.IntegerField(help_text="Bytes the customer received.")
+
+
+class UsageCycleSerializer(serializers.Serializer):
+    start = serializers.DateField(source="cycle_start")
+    end = serializers.DateField(source="cycle_end", help_text="The cycle's last day.")
+    upload = serializers.IntegerField(source="cycle_upload")
+    download = serializers.IntegerField(source="cycle_download")
+    total = serializers.IntegerField(source="cycle_total")
+    limit_bytes = serializers.IntegerField(allow_null=True)
+    limit_percent = serializers.IntegerField(allow_null=True)
+
+
+class UsageSerializer(serializers.Serializer):
+    since = serializers.DateField()
+    until = serializers.DateField()
+    days = UsageDaySerializer(many=True)
+    cycle = UsageCycleSerializer(source="*")
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since > until:
+            raise serializers.ValidationError({"since": "Must not be after until."})
+        if since and until and (until - since).days > 366:
+            raise serializers.ValidationError({"since": "At most 367 days at a time."})
+        return attrs
+
+
+class DisconnectResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["pending", "not online"])
+    disconnect = serializers.IntegerField(
+        allow_null=True, help_text="The disconnect request (see /api/v1/disconnects/)."
+    )

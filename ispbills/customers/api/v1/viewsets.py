@@ -10,17 +10,27 @@ from typing import Any
 import django_filters
 from django.db import transaction
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ispbills.core.api import ScopedReadOnlyViewSet, changed, documented
-from ispbills.customers import services
+from ispbills.customers import services, sessions
 from ispbills.customers.api.v1 import serializers
-from ispbills.customers.filtersets import CustomerFilterSet, ZoneFilterSet
-from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.customers.filtersets import (
+    AccountingSessionFilterSet,
+    AuthAttemptFilterSet,
+    CustomerFilterSet,
+    ZoneFilterSet,
+)
+from ispbills.customers.models import AccountingSession, AuthAttempt, Customer, CustomField, Zone
 from ispbills.tenancy.api import OperatorOwnedViewSet, own_operator
 from ispbills.tenancy.models import Operator
 
@@ -69,6 +79,9 @@ class CustomerViewSet(
         "disable": "change",
         "transfer": "change",
         "restore": "delete",
+        "sessions": "view",
+        "usage": "view",
+        "disconnect": "change",
     }
 
     def get_serializer_class(self) -> Any:
@@ -78,6 +91,8 @@ class CustomerViewSet(
             return serializers.TransferSerializer
         if self.action in {"suspend", "activate", "disable", "restore"}:
             return serializers.ReasonSerializer
+        if self.action == "disconnect":
+            return serializers.DisconnectResultSerializer
         return serializers.CustomerSerializer
 
     def filter_queryset(self, queryset: Any) -> Any:
@@ -166,6 +181,77 @@ class CustomerViewSet(
             )
             self.check_still_visible(customer)
         return Response(self._read(customer))
+
+    @extend_schema(
+        summary="The customer's sessions, open first, then closed ones newest first.",
+        parameters=[OpenApiParameter("page", int, description="Page of 25, from 1.")],
+        responses=serializers.SessionPageSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def sessions(self, request: Request, pk: Any = None) -> Response:
+        customer = self.get_object()
+        page = str(request.query_params.get("page", "1"))
+        found = sessions.sessions_of(customer, int(page) if page.isdigit() else 1)
+        return Response(serializers.SessionPageSerializer(found).data)
+
+    @extend_schema(
+        summary="Daily usage (bytes) and the current cycle against the package's data limit.",
+        parameters=[serializers.UsageQuerySerializer],
+        responses=serializers.UsageSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def usage(self, request: Request, pk: Any = None) -> Response:
+        customer = self.get_object()
+        query = serializers.UsageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = sessions.usage_of(
+            customer, query.validated_data.get("since"), query.validated_data.get("until")
+        )
+        return Response(serializers.UsageSerializer(found).data)
+
+    @extend_schema(
+        summary="End the customer's live sessions (Disconnect-Request, verified by accounting).",
+        request=None,
+        responses={
+            202: OpenApiResponse(
+                serializers.DisconnectResultSerializer,
+                description="Requested (or already pending).",
+            ),
+            200: OpenApiResponse(
+                serializers.DisconnectResultSerializer, description="Not online: nothing sent."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request: Request, pk: Any = None) -> Response:
+        customer = self.get_object()
+        item = services.disconnect_sessions(actor=request.user, customer=customer)
+        if item is None:
+            return Response({"status": "not online", "disconnect": None})
+        return Response(
+            {"status": "pending", "disconnect": item.pk}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class SessionViewSet(ScopedReadOnlyViewSet):
+    """Open sessions (``radacct``) of the customers the caller may see, newest first.
+
+    A session belongs to the customer that claims its username: the live customer with that
+    username, the lowest id first across ISPs (the only one FreeRADIUS lets in).
+    """
+
+    queryset = AccountingSession.objects.filter(stop_time__isnull=True)
+    serializer_class = serializers.LiveSessionSerializer
+    filterset_class = AccountingSessionFilterSet
+
+
+class AuthAttemptViewSet(ScopedReadOnlyViewSet):
+    """Authentication attempts and their outcome, of the usernames the caller's customers
+    claim (needs ``network.view``); attempted passwords are never stored."""
+
+    queryset = AuthAttempt.objects.all()
+    serializer_class = serializers.AuthAttemptSerializer
+    filterset_class = AuthAttemptFilterSet
 
 
 @documented(serializers.ZoneSerializer, serializers.ZoneCreateSerializer)

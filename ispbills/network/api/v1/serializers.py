@@ -122,7 +122,8 @@ class PppoeProfileSerializer(ScopedModelSerializer):
     def to_representation(self, instance: PppoeProfile) -> dict[str, Any]:
         data = super().to_representation(instance)
         user = getattr(self.context.get("request"), "user", None)
-        data["packages"] = sorted(instance.packages.restrict(user).values_list("pk", flat=True))
+        linked: Any = instance.packages  # a scoped manager: restrict() narrows it
+        data["packages"] = sorted(linked.restrict(user).values_list("pk", flat=True))
         return data
 
 
