@@ -5,6 +5,8 @@ import csv
 import datetime as dt
 from typing import Any
 
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ispbills.catalog.tests.makers import make_package
@@ -244,8 +246,11 @@ def test_the_export_button_queues_the_auth_log_export_for_allowed_users(cast: An
 
 def archive(*rows: RadAcct) -> None:
     """Close and archive sessions as the accounting jobs do."""
-    for row in rows:
-        RadAcct.objects.filter(pk=row.pk).update(counted_at=row.update_time)
+    RadAcct.objects.filter(pk__in=[row.pk for row in rows]).update(
+        counted_at=F("update_time"),
+        counted_input=Coalesce("input_octets", 0),
+        counted_output=Coalesce("output_octets", 0),
+    )
     accounting.archive_sessions(older_than=dt.timedelta(0))
 
 

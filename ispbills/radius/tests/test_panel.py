@@ -114,23 +114,26 @@ def test_nas_form_reports_a_short_secret_and_writes_nothing(cast: Any) -> None:
     assert NasDevice.objects.count() == Nas.objects.count() == 0
 
 
-def test_operator_admins_see_nas_devices_but_may_not_add_them(cast: Any) -> None:
-    listing = page(cast.bob, "/radius/nas/")
-    refused = client_as(cast.bob).post(
-        "/radius/nas/add/",
-        {
-            "operator": cast.north.pk,
-            "name": "X",
-            "address": "10.9.0.9",
-            "secret": SECRET,
-            "kind": "other",
-            "coa_port": 3799,
-        },
-    )
-
-    assert "/radius/nas/add/" not in listing
+def test_operator_admins_add_their_routers_and_managers_may_not(cast: Any) -> None:
+    form = {
+        "operator": cast.north.pk,
+        "name": "North BRAS",
+        "address": "10.9.0.9",
+        "secret": SECRET,
+        "kind": "other",
+        "coa_port": 3799,
+    }
+    refused_page = client_as(cast.carol).get("/radius/nas/")
+    refused = client_as(cast.carol).post("/radius/nas/add/", form)
+    assert refused_page.status_code == 403
     assert refused.status_code == 403
     assert NasDevice.objects.count() == 0
+
+    added = client_as(cast.bob).post("/radius/nas/add/", form)
+
+    assert added.status_code == 302
+    device = NasDevice.objects.get()
+    assert (device.operator, device.address) == (cast.north, "10.9.0.9")
 
 
 def test_nas_api_crud_never_returns_the_secret(cast: Any, api_for: Any) -> None:

@@ -54,7 +54,14 @@ def operator_ids_listed(html: str) -> set[int]:
 
 CUSTOMERS = {"/customers/", "/zones/"}
 CATALOG = {"/packages/", "/billing-profiles/", "/vat-profiles/", "/custom-fields/"}
-NETWORK = {"/ip-pools/", "/pppoe-profiles/"}
+SESSIONS = {"/radius/sessions/"}  # customers.view
+NETWORK = SESSIONS | {
+    "/ip-pools/",
+    "/pppoe-profiles/",
+    "/radius/nas/",
+    "/radius/auth-log/",
+    "/radius/disconnects/",
+}
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 EVERYTHING_BUT_ISPS = (
     {
@@ -74,12 +81,13 @@ EVERYTHING_BUT_ISPS = (
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS,
     "bob": EVERYTHING_BUT_ISPS,
-    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG,
+    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS,
     "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | NETWORK | NETWORK_SETTINGS,
-    "dave": {"/", "/api/docs/"} | CUSTOMERS,
+    "dave": {"/", "/api/docs/"} | CUSTOMERS | SESSIONS,
     "ann": {"/", "/operators/", "/jobs/", "/audit/", "/login-log/", "/api/docs/"}
     | CUSTOMERS
-    | CATALOG,
+    | CATALOG
+    | SESSIONS,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | {"/isps/"},
 }
 
