@@ -108,3 +108,12 @@ def test_a_stale_session_no_longer_blocks_a_new_login(freeradius, customer):
     assert blocked.code == "Access-Reject"  # Simultaneous-Use 1: the zombie holds the seat
     assert allowed is not None
     assert allowed.code == "Access-Accept"
+
+
+def test_an_interim_update_whose_start_was_lost_opens_the_session(freeradius, customer):
+    acct(freeradius, "Interim-Update", "d1", Acct_Input_Octets=70, Acct_Output_Octets=700)
+    acct(freeradius, "Interim-Update", "d1", Acct_Input_Octets=90, Acct_Output_Octets=900)
+
+    row = RadAcct.objects.get(username="fr-acct")
+    assert (row.session_id, row.stop_time) == ("d1", None)
+    assert (row.input_octets, row.output_octets) == (90, 900)
