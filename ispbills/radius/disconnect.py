@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ispbills.core import audit, events
+from ispbills.radius import provisioning
 from ispbills.radius.models import Disconnect, DisconnectAttempt, NasDevice
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,40 @@ def request_for_customers(customer_ids: list[int], *, kind: str, reason: str) ->
             reason=reason,
         )
     return len(rows)
+
+
+def _group_rows(names: list[str]) -> dict[str, set[tuple[str, str, str]]]:
+    rows: dict[str, set[tuple[str, str, str]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT groupname, attribute, op, value FROM radgroupreply WHERE groupname = ANY(%s)",
+            [names],
+        )
+        for name, *row in cursor.fetchall():
+            rows.setdefault(name, set()).add(tuple(row))
+    return rows
+
+
+def rewrite_packages(package_ids: list[int], *, reason: str) -> int:
+    """Rewrite the packages' RADIUS groups; where a group's replies changed (a new speed or
+    pool), re-rate the live sessions of its customers by CoA. Returns requests made."""
+    names = provisioning.group_names(package_ids)
+    before = _group_rows(names)
+    provisioning.provision_packages(package_ids)
+    after = _group_rows(names)
+    changed = sorted(
+        {int(name.split("-", 1)[1]) for name in names if before.get(name) != after.get(name)}
+    )
+    if not changed:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE package_id = ANY(%s) "
+            "AND status IN ('active', 'fup') ORDER BY id",
+            [changed],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return request_for_customers(ids, kind=Disconnect.Kind.COA, reason=reason)
 
 
 def open_sessions(username: str) -> list[OpenSession]:

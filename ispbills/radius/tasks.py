@@ -20,10 +20,11 @@ REAUTHENTICATE = ("username", "service_model", "mac_address", "static_ipv4", "st
 @subscribe("package.saved")
 @jobs.task(queue="default")
 def provision_packages_task(event: str, package_ids: list[int]) -> int:
-    """Rewrite the group reply rows of packages whose speeds may have changed."""
-    from ispbills.radius.provisioning import provision_packages
+    """Rewrite the group reply rows of packages whose speeds may have changed; live sessions
+    of a package whose replies changed are re-rated by CoA."""
+    from ispbills.radius.disconnect import rewrite_packages
 
-    return provision_packages(package_ids)
+    return rewrite_packages(package_ids, reason="package speed changed")
 
 
 @jobs.task(queue="radius")
@@ -83,10 +84,11 @@ def settle_accounting_task(timestamp: int) -> dict[str, int]:
 
 @handle("network.packages_changed")
 def rewrite_package_groups(event: str, package_ids: list[int]) -> None:
-    """A PPPoE profile or pool changed: its packages' groups follow in the same transaction."""
-    from ispbills.radius.provisioning import provision_packages
+    """A PPPoE profile or pool changed: its packages' groups follow in the same transaction,
+    and live sessions whose replies changed are re-rated by CoA after commit."""
+    from ispbills.radius.disconnect import rewrite_packages
 
-    provision_packages(package_ids)
+    rewrite_packages(package_ids, reason="PPPoE profile changed")
 
 
 @handle("network.settings_changed")

@@ -13,7 +13,11 @@ from ispbills.customers import services
 from ispbills.radius import disconnect
 from ispbills.radius.models import Disconnect, DisconnectAttempt, Nas, NasDevice, RadAcct
 from ispbills.radius.services import delete_nas_device, save_nas_device
-from ispbills.radius.tasks import customer_updated_task, status_changed_task
+from ispbills.radius.tasks import (
+    customer_updated_task,
+    provision_packages_task,
+    status_changed_task,
+)
 from ispbills.radius.tests.conftest import SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -239,3 +243,21 @@ def test_a_second_request_while_one_is_pending_reuses_it(online):
 
     item = Disconnect.objects.get(customer_id=customer.pk)
     assert item.reason == "second"
+
+
+def test_a_new_package_speed_re_rates_its_live_sessions_and_a_new_price_does_not(
+    online, cast, package
+):
+    customer, _nas, session = online("honest")
+
+    catalog.save_package(actor=None, operator=cast.acme_root, package=package, price="900")
+    provision_packages_task(event="package.saved", package_ids=[package.pk])
+    assert not Disconnect.objects.exists()
+
+    catalog.save_package(actor=None, operator=cast.acme_root, package=package, download_kbps=30000)
+    provision_packages_task(event="package.saved", package_ids=[package.pk])
+    item = Disconnect.objects.get(customer_id=customer.pk)
+
+    assert (item.kind, item.reason) == ("coa", "package speed changed")
+    assert disconnect.process(item.pk) == Disconnect.Status.DONE
+    assert session.rate_limit == "5000k/30000k"
