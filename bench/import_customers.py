@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from database import on_database  # noqa: E402  (bench/, beside this script)
+
 TARGET_SECONDS = 60.0
 
 
@@ -92,19 +94,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="commit instead of rolling back")
     args = parser.parse_args()
 
-    server = None
-    if not os.environ.get("DATABASE_URL"):
-        from ispbills.core.embedded_db import EmbeddedPostgres
-
-        server = EmbeddedPostgres(Path(os.environ.get("ISPBILLS_DATA_DIR", ROOT / "var")))
-        started = server.start()
-        if not started:
-            server = None
-    try:
-        return run(args.rows, args.keep)
-    finally:
-        if server is not None:
-            server.stop()
+    return on_database(lambda: run(args.rows, args.keep))
 
 
 def run(rows: int, keep: bool) -> int:

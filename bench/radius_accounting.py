@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from database import on_database  # noqa: E402  (bench/, beside this script)
+
 TARGET_PER_SECOND = 2000
 SECRET = "bench-accounting-secret"
 NAS_IP = "10.99.0.1"
@@ -243,18 +245,7 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=512, help="requests in flight")
     args = parser.parse_args()
 
-    server = None
-    if not os.environ.get("DATABASE_URL"):
-        from ispbills.core.embedded_db import EmbeddedPostgres
-
-        server = EmbeddedPostgres(Path(os.environ.get("ISPBILLS_DATA_DIR", ROOT / "var")))
-        if not server.start():
-            server = None
-    try:
-        return run(args)
-    finally:
-        if server is not None:
-            server.stop()
+    return on_database(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from database import on_database  # noqa: E402  (bench/, beside this script)
+
 TARGET_SECONDS = 10.0
 SLUG = "bench-radius"
 
@@ -112,18 +114,7 @@ def main() -> int:
     parser.add_argument("--drop", action="store_true")
     args = parser.parse_args()
 
-    server = None
-    if not os.environ.get("DATABASE_URL"):
-        from ispbills.core.embedded_db import EmbeddedPostgres
-
-        server = EmbeddedPostgres(Path(os.environ.get("ISPBILLS_DATA_DIR", ROOT / "var")))
-        if not server.start():
-            server = None
-    try:
-        return run(args)
-    finally:
-        if server is not None:
-            server.stop()
+    return on_database(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

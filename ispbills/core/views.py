@@ -165,6 +165,13 @@ class ServiceFormView(ScopedViewMixin, FormView):
         self.setup_object()
         return super().post(request, *args, **kwargs)
 
+    def get_initial(self) -> dict[str, Any]:
+        """A new object starts under the user's own operator."""
+        initial = super().get_initial()
+        if self.object is None:
+            initial.setdefault("operator", access_of(self.request.user).operator_id)
+        return initial
+
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         kwargs["user"] = self.request.user

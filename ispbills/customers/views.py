@@ -133,9 +133,6 @@ class CustomerCreateView(ServiceFormView):
     title = gettext_lazy("New customer")
     success_message = gettext_lazy("Customer %(object)s created.")
 
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
-
     def perform(self, form: Any) -> Customer:
         return services.register_customer(
             actor=self.request.user, operator=form.cleaned_data["operator"], **form.service_values()
@@ -445,9 +442,6 @@ class ZoneCreateView(ServiceFormView):
     form_class = ZoneForm
     title = gettext_lazy("New zone")
     success_message = gettext_lazy("Zone %(object)s created.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
 
     def perform(self, form: Any) -> Zone:
         data = form.cleaned_data

@@ -88,9 +88,6 @@ class IpPoolCreateView(ServiceFormView):
     title = _("New IP pool")
     success_message = _("Pool %(object)s saved.")
 
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
-
     def perform(self, form: Any) -> IpPool:
         return services.save_pool(
             actor=self.request.user,
@@ -183,9 +180,6 @@ class PppoeProfileCreateView(ServiceFormView):
     form_class = PppoeProfileForm
     title = _("New PPPoE profile")
     success_message = _("Profile %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
 
     def perform(self, form: Any) -> PppoeProfile:
         return services.save_profile(

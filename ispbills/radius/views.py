@@ -8,7 +8,6 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.core.access import access_of
 from ispbills.core.views import ObjectActionView, ObjectDetailView, ObjectListView, ServiceFormView
 from ispbills.radius import services
 from ispbills.radius.exports import DISCONNECT_EXPORT
@@ -72,9 +71,6 @@ class NasDeviceCreateView(ServiceFormView):
     form_class = NasDeviceForm
     title = _("New NAS device")
     success_message = _("NAS %(object)s saved.")
-
-    def get_initial(self) -> dict[str, Any]:
-        return {"operator": access_of(self.request.user).operator_id}
 
     def perform(self, form: Any) -> NasDevice:
         return services.save_nas_device(
