@@ -404,7 +404,10 @@ def _check_profile_pools(operator: Operator, values: dict[str, Any]) -> None:
     if v4 is not None and (v4.family != 4 or v4.purpose != wanted):
         raise DomainError(
             _("Choose a %(purpose)s IPv4 pool for %(mode)s addressing.")
-            % {"purpose": IpPool.Purpose(wanted).label.lower(), "mode": mode},
+            % {
+                "purpose": IpPool.Purpose(wanted).label.lower(),
+                "mode": PppoeProfile.IpMode(mode).label.lower(),
+            },
             fields={"ipv4_pool": [_("Another kind of pool.")]},
         )
     if v6 is not None and (v6.family != 6 or v6.purpose != IpPool.Purpose.DYNAMIC):
