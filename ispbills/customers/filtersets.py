@@ -11,7 +11,7 @@ from ispbills.catalog.models import Package
 from ispbills.core.filtersets import ScopedFilterSet
 from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.phone import BANGLA_DIGITS
-from ispbills.customers.models import AccountingSession, AuthAttempt, Customer, Zone
+from ispbills.customers.models import AccountingSession, AuthAttempt, Customer, Zone, online_now
 from ispbills.radius.models import NasDevice
 from ispbills.tenancy.models import Operator
 
@@ -67,6 +67,7 @@ class CustomerFilterSet(ScopedFilterSet):
         field_name="expires_at", lookup_expr="lt", label=_("Expires before")
     )
     is_trial = django_filters.BooleanFilter(label=_("Trial"))
+    online = django_filters.BooleanFilter(label=_("Online"), method="by_presence")
 
     class Meta:
         model = Customer
@@ -80,6 +81,7 @@ class CustomerFilterSet(ScopedFilterSet):
             "expires_after",
             "expires_before",
             "is_trial",
+            "online",
         ]
 
     def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
@@ -100,6 +102,12 @@ class CustomerFilterSet(ScopedFilterSet):
 
     def search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return search_customers(queryset, value)
+
+    def by_presence(
+        self, queryset: QuerySet[Customer], name: str, value: bool
+    ) -> QuerySet[Customer]:
+        """Online: an open RADIUS session under the customer's username."""
+        return queryset.filter(online_now() if value else ~online_now())
 
     def in_zone(self, queryset: QuerySet[Customer], name: str, value: Zone) -> QuerySet[Customer]:
         """A zone and every zone inside it (district > thana > area)."""

@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -268,6 +268,11 @@ class CustomerNote(TenantOwned):
 
 
 # ---- RADIUS rows seen through their claimant ------------------------------------------------
+
+
+def online_now() -> Exists:
+    """Whether a customer (the outer row) has an open RADIUS session: an index probe."""
+    return Exists(RadAcct.objects.filter(username=OuterRef("username"), stop_time__isnull=True))
 
 
 def claimant_of(username: Any) -> Subquery:

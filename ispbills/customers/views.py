@@ -38,7 +38,7 @@ from ispbills.customers.forms import (
     ZoneForm,
     customer_initial,
 )
-from ispbills.customers.models import Customer, CustomField, Zone
+from ispbills.customers.models import Customer, CustomField, Zone, online_now
 from ispbills.customers.session_views import radius_context
 from ispbills.customers.sessions import sessions_of
 from ispbills.customers.tables import CustomerTable, CustomFieldTable, ZoneTable
@@ -56,7 +56,7 @@ class CustomerListView(ObjectListView):
     keyset_pagination = True  # its export form (columns, CSV or XLSX) replaces the plain button
 
     def base_queryset(self) -> QuerySet[Customer]:
-        return Customer.objects.select_related(*RELATED)
+        return Customer.objects.select_related(*RELATED).annotate(is_online=online_now())
 
     def get_table_kwargs(self) -> dict[str, Any]:
         return {"show_money": access_of(self.request.user).can("money.view")}

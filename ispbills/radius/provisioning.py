@@ -40,7 +40,7 @@ pw(id, password) AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
 ), c AS (
     SELECT cu.id, cu.username, pw.password, cu.status, cu.service_model, cu.mac_address,
-           cu.static_ipv4, cu.expires_at, cu.package_id, cu.tenant_id,
+           cu.static_ipv4, cu.static_ipv6, cu.expires_at, cu.package_id, cu.tenant_id,
            coalesce(cu.status = 'suspended' AND cu.package_id IS NOT NULL
                     AND ns.suspended_action = 'walled_garden'
                     AND ns.suspended_pool_id IS NOT NULL, false) AS walled
@@ -64,6 +64,9 @@ pw(id, password) AS (
     UNION ALL
     SELECT 'radreply', username, 'Framed-IP-Address', ':=', host(static_ipv4), 1
       FROM c WHERE static_ipv4 IS NOT NULL AND NOT walled
+    UNION ALL
+    SELECT 'radreply', username, 'Framed-IPv6-Address', ':=', host(static_ipv6), 2
+      FROM c WHERE static_ipv6 IS NOT NULL AND NOT walled
     UNION ALL
     SELECT 'radusergroup', username,
            CASE WHEN walled THEN '{SUSPENDED_GROUP}' || tenant_id

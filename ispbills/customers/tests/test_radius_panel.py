@@ -466,3 +466,25 @@ def test_api_auth_log_is_scoped_by_claimant(cast: Any, new_customer: Any, api_fo
         ("rahim", customer.pk, "Access-Reject")
     ]
     assert AuthAttempt.objects.restrict(cast.mallory).filter(username="rahim").count() == 0
+
+
+def test_the_customer_list_marks_and_filters_online_customers(
+    cast: Any, new_customer: Any, api_for: Any
+) -> None:
+    online = new_customer(operator=cast.north, username="on-line")
+    offline = new_customer(operator=cast.north, username="off-line")
+    start_session("on-line")
+    closed = start_session("off-line")
+    RadAcct.objects.filter(pk=closed.pk).update(stop_time=timezone.now())
+
+    everyone = page(cast.bob, "/customers/")
+    only_online = page(cast.bob, "/customers/", online="true")
+    only_offline = page(cast.bob, "/customers/", online="false")
+    api = api_for(cast.bob).get("/api/v1/customers/", {"online": "true"}).json()
+
+    assert everyone.count("bi-circle-fill text-success") == 1
+    assert f"/customers/{online.pk}/" in only_online
+    assert f"/customers/{offline.pk}/" not in only_online
+    assert f"/customers/{offline.pk}/" in only_offline
+    assert f"/customers/{online.pk}/" not in only_offline
+    assert [row["username"] for row in api["results"]] == ["on-line"]

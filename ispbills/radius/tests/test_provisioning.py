@@ -159,6 +159,22 @@ def test_a_static_ip_customer_gets_framed_ip_address_and_no_password(
     assert groups("office1") == [(f"pkg-{static_package.pk}", 1)]
 
 
+def test_a_static_ipv6_address_is_replied_as_framed_ipv6_address(cast, register, static_package):
+    register(
+        username="office6",
+        service_model="static",
+        service_password="",
+        static_ipv4="103.4.5.7",
+        static_ipv6="2001:db8::7",
+        package=static_package,
+    )
+
+    assert replies("office6") == [
+        ("Framed-IP-Address", ":=", "103.4.5.7"),
+        ("Framed-IPv6-Address", ":=", "2001:db8::7"),
+    ]
+
+
 @pytest.mark.parametrize("status", ["suspended", "disabled"])
 def test_a_suspended_or_disabled_customer_is_rejected(register, home, status):
     customer = register(username="karim")

@@ -109,3 +109,14 @@ def test_the_drift_checker_finds_a_deleted_row_and_fix_lets_the_customer_back_in
     assert "fr-drift: missing\n  + radcheck Cleartext-Password := •••\n" in report.getvalue()
     assert reply is not None
     assert reply.code == "Access-Accept"
+
+
+def test_static_addresses_reach_the_router_in_the_accept(freeradius, register):
+    register(username="fr-static6", static_ipv4="103.4.5.9", static_ipv6="2001:db8::9")
+
+    reply = freeradius.auth("fr-static6", "s3cret-pw")
+
+    assert reply is not None
+    assert reply.code == "Access-Accept"
+    assert reply.get("Framed-IP-Address") == "103.4.5.9"
+    assert reply.get("Framed-IPv6-Address") == "2001:db8::9"
