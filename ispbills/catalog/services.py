@@ -7,22 +7,10 @@ from django.utils.translation import gettext as _
 
 from ispbills.catalog.models import BillingProfile, Package, VatProfile
 from ispbills.core import audit, events
-from ispbills.core.access import access_of
-from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
+from ispbills.core.access import require
+from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.money import MoneyError, to_money
 from ispbills.tenancy.models import Operator
-
-
-def _require(actor: Any, permission: str, operator: Operator) -> None:
-    if actor is None:
-        return
-    access = access_of(actor)
-    if not access.can(permission):
-        raise NotAllowedError(_("You do not have permission to do this."))
-    if not access.is_superadmin and (
-        operator.tenant_id != access.tenant_id or not operator.path.startswith(access.operator_path)
-    ):
-        raise NotAllowedError(_("This operator is outside your reach."))
 
 
 def _money(values: dict[str, Any], key: str) -> None:
@@ -90,7 +78,7 @@ def save_package(
 ) -> Package:
     """Create or change a package. A variant (``parent`` = a master package of an operator
     above) has its own name, price and VAT; its technical fields follow the master."""
-    _require(actor, "catalog.change" if package else "catalog.add", operator)
+    require(actor, "catalog.change" if package else "catalog.add", operator)
     unknown = set(values) - set(PACKAGE_FIELDS)
     if unknown:
         raise DomainError(_("These fields cannot be set: %s") % ", ".join(sorted(unknown)))
@@ -163,7 +151,7 @@ def save_billing_profile(
     *, actor: Any, operator: Operator, profile: BillingProfile | None = None, **values: Any
 ) -> BillingProfile:
     """Create or change a billing profile."""
-    _require(actor, "catalog.change" if profile else "catalog.add", operator)
+    require(actor, "catalog.change" if profile else "catalog.add", operator)
     unknown = set(values) - set(PROFILE_FIELDS)
     if unknown:
         raise DomainError(_("These fields cannot be set: %s") % ", ".join(sorted(unknown)))
@@ -198,7 +186,7 @@ def save_vat_profile(
     *, actor: Any, operator: Operator, profile: VatProfile | None = None, **values: Any
 ) -> VatProfile:
     """Create or change a VAT profile."""
-    _require(actor, "catalog.change" if profile else "catalog.add", operator)
+    require(actor, "catalog.change" if profile else "catalog.add", operator)
     unknown = set(values) - {"name", "rate", "inclusive", "is_active"}
     if unknown:
         raise DomainError(_("These fields cannot be set: %s") % ", ".join(sorted(unknown)))

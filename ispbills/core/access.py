@@ -27,6 +27,13 @@ class Access:
     def is_anonymous(self) -> bool:
         return self.user_id is None
 
+    def reaches(self, operator: Any) -> bool:
+        """Whether an operator lies in this user's tenant and subtree (a super admin reaches
+        the ISP it acts for, or every ISP)."""
+        if self.is_superadmin:
+            return self.tenant_id in (None, operator.tenant_id)
+        return operator.tenant_id == self.tenant_id and operator.path.startswith(self.operator_path)
+
 
 NO_ACCESS = Access()
 
@@ -39,3 +46,19 @@ def access_of(subject: Any) -> Access:
         return NO_ACCESS
     access = getattr(subject, "access", None)
     return access if isinstance(access, Access) else NO_ACCESS
+
+
+def require(actor: Any, permission: str, operator: Any = None) -> None:
+    """Refuse unless the actor holds the permission and reaches the operator; services call
+    it first. ``actor=None`` is the system itself (jobs, imports, the demo)."""
+    from django.utils.translation import gettext as _
+
+    from ispbills.core.errors import NotAllowedError
+
+    if actor is None:
+        return
+    access = access_of(actor)
+    if not access.can(permission):
+        raise NotAllowedError(_("You do not have permission to do this."))
+    if operator is not None and not access.reaches(operator):
+        raise NotAllowedError(_("This operator is outside your reach."))

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ispbills.core.access import require
 from ispbills.core.errors import DomainError
 from ispbills.core.forms import ScopedForm
 from ispbills.core.views import ServiceFormView
-from ispbills.customers import imports, services
+from ispbills.customers import imports
 from ispbills.customers.models import Customer
 from ispbills.tenancy.models import Operator
 
@@ -128,7 +129,7 @@ class ImportUploadView(ServiceFormView):
         operator = form.cleaned_data["operator"]
         stored = ""
         try:
-            services._require(self.request.user, "customers.add", operator)
+            require(self.request.user, "customers.add", operator)
             stored = imports.save_upload(upload.chunks(), upload.name)
             sheet = imports.read_sheet(imports.upload_path(stored))
             if not sheet.rows:

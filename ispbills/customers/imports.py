@@ -40,7 +40,7 @@ from psycopg import sql
 
 from ispbills.catalog.models import Package
 from ispbills.core import audit, clock, events, exports, jobs
-from ispbills.core.access import access_of
+from ispbills.core.access import access_of, require
 from ispbills.core.context import RequestInfo, current_request, request_info
 from ispbills.core.errors import DomainError, NotAllowedError
 from ispbills.core.fields import encrypt
@@ -1316,7 +1316,7 @@ def run_import(
     def lap(phase: str) -> None:
         timings[phase] = round(time.monotonic() - started - sum(timings.values()), 2)
 
-    services._require(actor, "customers.add", operator)
+    require(actor, "customers.add", operator)
     if not operator.is_active:
         raise DomainError(_("This operator is disabled."))
     if mode not in Mode.values:
@@ -1454,7 +1454,7 @@ def start_import(
     day_first: bool = True,
 ) -> JobRun:
     """Queue an import (or a dry run) of a stored upload; the job page shows its progress."""
-    services._require(actor, "customers.add", operator)
+    require(actor, "customers.add", operator)
     upload_path(upload)
     if mode not in Mode.values:
         raise DomainError(_("Choose all or nothing, or skip bad rows."))

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from ispbills.catalog.models import BillingProfile, Package
 from ispbills.core import audit, clock, events
-from ispbills.core.access import access_of
+from ispbills.core.access import access_of, require
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.mac import MacError, normalize_mac
 from ispbills.core.money import MoneyError, to_money
@@ -84,23 +84,6 @@ SECRET_FIELDS = {"service_password"}
 
 class CustomerInvalidError(DomainError):
     """The customer's data breaks one or more rules; ``fields`` says which."""
-
-
-def _require(actor: Any, permission: str, operator: Operator | None = None) -> None:
-    if actor is None:
-        return
-    access = access_of(actor)
-    if not access.can(permission):
-        raise NotAllowedError(_("You do not have permission to do this."))
-    if (
-        operator is not None
-        and not access.is_superadmin
-        and (
-            operator.tenant_id != access.tenant_id
-            or not operator.path.startswith(access.operator_path)
-        )
-    ):
-        raise NotAllowedError(_("This operator is outside your reach."))
 
 
 def _visible(actor: Any, queryset: Any) -> Any:
@@ -371,7 +354,7 @@ def _audit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, l
 @transaction.atomic
 def register_customer(*, actor: Any, operator: Operator, **data: Any) -> Customer:
     """Create a customer under an operator (staff form, API, import or portal sign-up)."""
-    _require(actor, "customers.add", operator)
+    require(actor, "customers.add", operator)
     if not operator.is_active:
         raise DomainError(_("This operator is disabled."))
     if not data.get("manager") and access_of(actor).role == Role.MANAGER:
@@ -391,7 +374,7 @@ def register_customer(*, actor: Any, operator: Operator, **data: Any) -> Custome
 def update_customer(*, actor: Any, customer: Customer, **data: Any) -> Customer:
     """Change a customer's details or service; only changed fields are logged."""
     customer = Customer.objects.select_for_update().select_related("operator").get(pk=customer.pk)
-    _require(actor, "customers.change", customer.operator)
+    require(actor, "customers.change", customer.operator)
     if customer.status == Status.DELETED:
         raise DomainError(_("Restore the customer before changing it."))
     values = _validate(actor, customer.operator, data, customer)
@@ -416,7 +399,7 @@ def update_customer(*, actor: Any, customer: Customer, **data: Any) -> Customer:
 def change_status(*, actor: Any, customer: Customer, to: str, reason: str = "") -> Customer:
     """Move a customer along the lifecycle; refuses moves the state machine does not allow."""
     customer = Customer.objects.select_for_update().select_related("operator").get(pk=customer.pk)
-    _require(
+    require(
         actor, "customers.delete" if to == Status.DELETED else "customers.change", customer.operator
     )
     old = customer.status
@@ -472,7 +455,7 @@ def delete_customer(*, actor: Any, customer: Customer, reason: str = "") -> Cust
 def restore_customer(*, actor: Any, customer: Customer, reason: str = "") -> Customer:
     """Bring a deleted customer back to the status it had, if nothing clashes now."""
     customer = Customer.objects.select_for_update().select_related("operator").get(pk=customer.pk)
-    _require(actor, "customers.delete", customer.operator)
+    require(actor, "customers.delete", customer.operator)
     if customer.status != Status.DELETED:
         raise DomainError(_("Only deleted customers can be restored."))
     errors = _Errors()
@@ -512,8 +495,8 @@ def transfer_customer(
 ) -> Customer:
     """Move a customer to another operator of the same ISP, keeping its history."""
     customer = Customer.objects.select_for_update().select_related("operator").get(pk=customer.pk)
-    _require(actor, "customers.change", customer.operator)
-    _require(actor, "customers.add", to_operator)
+    require(actor, "customers.change", customer.operator)
+    require(actor, "customers.add", to_operator)
     if to_operator.tenant_id != customer.tenant_id:
         raise NotAllowedError(_("Customers move only between operators of the same ISP."))
     if to_operator.pk == customer.operator_id:
@@ -562,7 +545,7 @@ def transfer_customer(
 @transaction.atomic
 def add_note(*, actor: Any, customer: Customer, text: str) -> CustomerNote:
     """Attach a note to a customer."""
-    _require(actor, "customers.change", customer.operator)
+    require(actor, "customers.change", customer.operator)
     text = text.strip()
     if not text:
         raise DomainError(_("Write the note first."), fields={"text": [_("Required.")]})
@@ -671,7 +654,7 @@ def disconnect_sessions(*, actor: Any, customer: Customer, reason: str = "") -> 
     Returns the pending request (a new one, or the one already pending). A customer whose
     username another ISP's customer claims has no sessions of its own: nothing is sent.
     """
-    _require(actor, "customers.change", customer.operator)
+    require(actor, "customers.change", customer.operator)
     if not is_online(customer):
         return None
     created = radius_services.disconnect_customer(actor=actor, customer=customer, reason=reason)
@@ -700,7 +683,7 @@ def save_zone(
     zone: Zone | None = None,
 ) -> Zone:
     """Create (or rename/move) a zone owned by an operator."""
-    _require(actor, "customers.change" if zone else "customers.add", operator)
+    require(actor, "customers.change" if zone else "customers.add", operator)
     name = name.strip()
     if not name:
         raise DomainError(_("Name the zone."), fields={"name": [_("Required.")]})
@@ -747,7 +730,7 @@ def save_custom_field(
     field: CustomField | None = None,
 ) -> CustomField:
     """Define (or change) one of the ISP's custom customer fields."""
-    _require(actor, "catalog.change" if field else "catalog.add", operator)
+    require(actor, "catalog.change" if field else "catalog.add", operator)
     if operator.parent_id is not None:
         raise NotAllowedError(
             _("Custom fields belong to the whole ISP; the group admin sets them.")
@@ -839,7 +822,7 @@ def bulk_update_customers(*, actor: Any, customers: Any, changes: dict[str, Any]
         raise DomainError(
             _("Choose what to change (zone, package, billing profile, manager, expiry).")
         )
-    _require(actor, "customers.change")
+    require(actor, "customers.change")
     targets = _visible_for(actor, customers, "change").exclude(status=Status.DELETED)
     rows = list(
         targets.select_for_update(of=("self",))
@@ -906,7 +889,7 @@ def _visible_for(actor: Any, queryset: Any, action: str) -> Any:
 @transaction.atomic
 def bind_macs(*, actor: Any, tenant_id: int, pairs: list[tuple[str, str]]) -> int:
     """Bind MAC addresses to customers by username; all or nothing, every problem reported."""
-    _require(actor, "customers.change")
+    require(actor, "customers.change")
     errors = _Errors()
     wanted: dict[str, str] = {}
     seen_macs: dict[str, str] = {}
@@ -979,7 +962,7 @@ def start_replacement(*, actor: Any, field: str, old: Any, new: Any) -> Any:
     from ispbills.customers.tasks import replace_reference_task
 
     access = access_of(actor)
-    _require(actor, "customers.change")
+    require(actor, "customers.change")
     if (
         field not in REPLACEABLE
         or not isinstance(old, REPLACEABLE[field])

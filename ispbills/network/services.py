@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from ispbills.catalog.models import Package, ServiceModel
 from ispbills.core import audit, events
-from ispbills.core.access import access_of
+from ispbills.core.access import access_of, require
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.network.models import (
     IpPool,
@@ -44,18 +44,6 @@ PROFILE_FIELDS = (
     "is_active",
 )
 SETTINGS_FIELDS = ("suspended_action", "suspended_pool", "address_list", "walled_garden_rate")
-
-
-def _require(actor: Any, permission: str, operator: Operator) -> None:
-    if actor is None:
-        return
-    access = access_of(actor)
-    if not access.can(permission):
-        raise NotAllowedError(_("You do not have permission to do this."))
-    if not access.is_superadmin and (
-        operator.tenant_id != access.tenant_id or not operator.path.startswith(access.operator_path)
-    ):
-        raise NotAllowedError(_("This operator is outside your reach."))
 
 
 def _usable_by(item: Any, operator: Operator) -> bool:
@@ -249,7 +237,7 @@ def save_pool(
     *, actor: Any, operator: Operator, pool: IpPool | None = None, **values: Any
 ) -> IpPool:
     """Create or change an IP pool; it may not overlap another pool of the ISP."""
-    _require(actor, "network.change" if pool else "network.add", operator)
+    require(actor, "network.change" if pool else "network.add", operator)
     _unknown(values, POOL_FIELDS)
     with connection.cursor() as cursor:
         # Two pools saved at once must not both pass the overlap check.
@@ -332,7 +320,7 @@ def save_pool(
 def replace_pool(*, actor: Any, old: IpPool, new: IpPool) -> int:
     """Put ``new`` wherever ``old`` is used (profiles the actor may change, and the ISP's
     suspended pool); one audit row; the affected RADIUS groups follow. Returns profiles moved."""
-    _require(actor, "network.change", old.operator)
+    require(actor, "network.change", old.operator)
     if new.pk == old.pk:
         raise DomainError(_("Choose another pool."), fields={"replacement": [_("Same pool.")]})
     if new.tenant_id != old.tenant_id or (
@@ -468,7 +456,7 @@ def save_profile(
 ) -> PppoeProfile:
     """Create or change a PPPoE profile and (when given) its packages; the RADIUS groups of
     its packages follow in the same transaction."""
-    _require(actor, "network.change" if profile else "network.add", operator)
+    require(actor, "network.change" if profile else "network.add", operator)
     _unknown(values, PROFILE_FIELDS)
     if profile is not None:
         profile = PppoeProfile.objects.select_for_update().get(pk=profile.pk)
@@ -529,7 +517,7 @@ def settings_for(tenant: Tenant) -> NetworkSettings:
 def save_settings(*, actor: Any, tenant: Tenant, **values: Any) -> NetworkSettings:
     """Change what happens to the ISP's suspended customers; their RADIUS rows follow."""
     settings = settings_for(tenant)
-    _require(actor, "network.change", settings.operator)
+    require(actor, "network.change", settings.operator)
     access = access_of(actor)
     if actor is not None and not (access.tenant_wide or access.is_superadmin):
         raise NotAllowedError(_("Only the ISP's group admins change its network settings."))
@@ -585,7 +573,7 @@ def save_settings(*, actor: Any, tenant: Tenant, **values: Any) -> NetworkSettin
 @transaction.atomic
 def delete_pool(*, actor: Any, pool: IpPool) -> None:
     """Delete a pool nothing uses: no profile, not the suspended pool, no static customer."""
-    _require(actor, "network.delete", pool.operator)
+    require(actor, "network.delete", pool.operator)
     pool = IpPool.objects.select_for_update().get(pk=pool.pk)
     users = [
         str(profile)
@@ -606,7 +594,7 @@ def delete_pool(*, actor: Any, pool: IpPool) -> None:
 @transaction.atomic
 def delete_profile(*, actor: Any, profile: PppoeProfile) -> None:
     """Delete a PPPoE profile; its packages' RADIUS groups lose its pools and rate."""
-    _require(actor, "network.delete", profile.operator)
+    require(actor, "network.delete", profile.operator)
     profile = PppoeProfile.objects.select_for_update().get(pk=profile.pk)
     packages = _packages_of_profiles([profile.pk])
     audit.record(actor, "pppoeprofile.deleted", profile, changes={"name": [profile.name, None]})

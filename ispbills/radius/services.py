@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ispbills.core import audit
-from ispbills.core.access import access_of
-from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
+from ispbills.core.access import require
+from ispbills.core.errors import ConflictError, DomainError
 from ispbills.radius import disconnect
 from ispbills.radius.models import Disconnect, Nas, NasDevice
 from ispbills.tenancy.models import Operator
@@ -33,18 +33,6 @@ def expiration_value(when: datetime) -> str:
     if when.tzinfo is None:
         raise ValueError("expiration_value() needs an aware datetime")
     return str(int(when.timestamp()))
-
-
-def _require(actor: Any, permission: str, operator: Operator) -> None:
-    if actor is None:
-        return
-    access = access_of(actor)
-    if not access.can(permission):
-        raise NotAllowedError(_("You do not have permission to do this."))
-    if not access.is_superadmin and (
-        operator.tenant_id != access.tenant_id or not operator.path.startswith(access.operator_path)
-    ):
-        raise NotAllowedError(_("This operator is outside your reach."))
 
 
 def _clean_nas(values: dict[str, Any], device: NasDevice | None) -> dict[str, Any]:
@@ -116,7 +104,7 @@ def save_nas_device(
     New devices are served at once through FreeRADIUS's dynamic clients; a changed secret
     takes effect when the cached client expires (docs/radius.md, "NAS devices").
     """
-    _require(actor, "network.add" if device is None else "network.change", operator)
+    require(actor, "network.add" if device is None else "network.change", operator)
     values = _clean_nas(data, device)
     address = values.get("address")
     if (
@@ -162,7 +150,7 @@ def save_nas_device(
 @transaction.atomic
 def delete_nas_device(*, actor: Any, device: NasDevice) -> None:
     """Remove a NAS device and its client row; its sessions' history stays."""
-    _require(actor, "network.delete", device.operator)
+    require(actor, "network.delete", device.operator)
     device = NasDevice.objects.select_for_update().get(pk=device.pk)
     client = device.client
     audit.record(actor, "nas.deleted", device)
@@ -173,7 +161,7 @@ def delete_nas_device(*, actor: Any, device: NasDevice) -> None:
 
 def disconnect_customer(*, actor: Any, customer: Any, reason: str = "") -> Disconnect | None:
     """Staff asked to end a customer's sessions now (the panel's disconnect button)."""
-    _require(actor, "customers.change", customer.operator)
+    require(actor, "customers.change", customer.operator)
     item = disconnect.request(
         tenant_id=customer.tenant_id,
         operator_id=customer.operator_id,

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from ispbills.core import audit, clock
-from ispbills.core.access import Access, access_of
+from ispbills.core.access import access_of, require
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.money import to_money
 from ispbills.core.phone import PhoneError, normalize_mobile
@@ -33,24 +33,6 @@ CHILD_KIND = {
     Operator.Kind.ROOT: Operator.Kind.OPERATOR,
     Operator.Kind.OPERATOR: Operator.Kind.SUB_OPERATOR,
 }
-
-
-def _require(actor: Any, permission: str, operator: Operator | None = None) -> None:
-    """Refuse unless the actor holds the permission and reaches the operator."""
-    access = access_of(actor)
-    if actor is None:  # the system itself
-        return
-    if not access.can(permission):
-        raise NotAllowedError(_("You do not have permission to do this."))
-    if operator is not None and not reaches(access, operator):
-        raise NotAllowedError(_("This operator is outside your reach."))
-
-
-def reaches(access: Access, operator: Operator) -> bool:
-    """Whether the operator lies in the actor's tenant and subtree."""
-    if access.is_superadmin:
-        return access.tenant_id in (None, operator.tenant_id)
-    return operator.tenant_id == access.tenant_id and operator.path.startswith(access.operator_path)
 
 
 def _clean_mobile(raw: str | None, field: str = "mobile") -> str | None:
@@ -117,7 +99,7 @@ def create_operator(
     address: str = "",
 ) -> Operator:
     """Add a reseller (under the root) or a sub-operator (under a reseller)."""
-    _require(actor, "operators.add", parent)
+    require(actor, "operators.add", parent)
     parent = Operator.objects.select_for_update().get(pk=parent.pk)
     kind = CHILD_KIND.get(Operator.Kind(parent.kind))
     if kind is None:
@@ -174,7 +156,7 @@ OPERATOR_EDITABLE = ("name", "mobile", "email", "address", "account_type", "cred
 @transaction.atomic
 def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operator:
     """Change an operator's name, contacts or account terms (not its own, unless group admin)."""
-    _require(actor, "operators.change", operator)
+    require(actor, "operators.change", operator)
     access = access_of(actor)
     if actor is not None and not access.tenant_wide and operator.pk == access.operator_id:
         raise NotAllowedError(_("You cannot change your own operator's terms."))
@@ -220,7 +202,7 @@ def set_operator_active(
     *, actor: Any, operator: Operator, active: bool, reason: str = ""
 ) -> Operator:
     """Enable or disable an operator; a disabled operator's subtree loses access at once."""
-    _require(actor, "operators.change", operator)
+    require(actor, "operators.change", operator)
     if operator.parent_id is None:
         raise DomainError(_("The group admin's own node cannot be disabled; disable the ISP."))
     access = access_of(actor)
@@ -292,7 +274,7 @@ def create_staff_user(
     mobile: str = "",
 ) -> User:
     """Create a staff login at an operator with a role."""
-    _require(actor, "users.add", operator)
+    require(actor, "users.add", operator)
     _check_role(actor, operator, role)
     username = username.strip()
     if not username:
@@ -346,7 +328,7 @@ STAFF_EDITABLE = ("first_name", "last_name", "email", "mobile", "role", "is_acti
 def update_staff_user(*, actor: Any, user: User, **changes: Any) -> User:
     """Change a staff user's details, role or active flag."""
     membership = _membership(user)
-    _require(actor, "users.change", membership.operator)
+    require(actor, "users.change", membership.operator)
     unknown = set(changes) - set(STAFF_EDITABLE)
     if unknown:
         raise DomainError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
@@ -391,7 +373,7 @@ def set_special_permission(
 ) -> None:
     """Grant (True), revoke (False) or reset to the role default (None) one permission."""
     membership = _membership(user)
-    _require(actor, "users.change", membership.operator)
+    require(actor, "users.change", membership.operator)
     if permission not in ALL_PERMISSIONS:
         raise DomainError(
             _("Unknown permission %(p)s.") % {"p": permission},
@@ -421,7 +403,7 @@ def change_password(
     """Set a new password; every other session of the user ends (their auth hash changes)."""
     if actor is None or getattr(actor, "pk", None) != user.pk:
         membership = Membership.objects.select_related("operator").filter(user=user).first()
-        _require(actor, "users.change", membership.operator if membership else None)
+        require(actor, "users.change", membership.operator if membership else None)
         if membership is None and actor is not None and not access_of(actor).is_superadmin:
             raise NotAllowedError(_("You cannot change this user's password."))
     elif old_password is None or not user.check_password(old_password):
@@ -514,7 +496,7 @@ def create_api_token(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
     """A new bearer token for the user; the plain value is returned once and never stored."""
     if actor is not None and getattr(actor, "pk", None) != user.pk:
         membership = _membership(user)
-        _require(actor, "users.change", membership.operator)
+        require(actor, "users.change", membership.operator)
     name = name.strip()
     if not name:
         raise DomainError(
@@ -535,7 +517,7 @@ def create_api_token(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
 def revoke_api_token(*, actor: Any, token: ApiToken) -> ApiToken:
     """Revoke a token at once; requests with it get 401 from now on."""
     if actor is not None and getattr(actor, "pk", None) != token.user_id:
-        _require(actor, "users.change", _membership(token.user).operator)
+        require(actor, "users.change", _membership(token.user).operator)
     ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(revoked_at=clock.now())
     token.refresh_from_db()
     audit.record(actor, "api_token.revoked", token)

@@ -80,6 +80,43 @@ def cast(db: Any) -> Any:
 
 
 @pytest.fixture
+def home(cast: Any) -> Any:
+    """Acme's "Home 20" package (20/5 Mbit/s, ৳800); a test module may define its own."""
+    from ispbills.catalog.services import save_package
+
+    return save_package(
+        actor=None,
+        operator=cast.acme_root,
+        name="Home 20",
+        download_kbps=20000,
+        upload_kbps=5000,
+        price="800",
+    )
+
+
+@pytest.fixture
+def register(cast: Any, home: Any) -> Any:
+    """``register(**fields)``: a customer of Acme North on ``home``, numbered user100, …"""
+    from ispbills.customers.services import register_customer
+
+    counter = iter(range(100, 10_000))
+
+    def make(**fields: Any) -> Any:
+        number = next(counter)
+        values = {
+            "username": f"user{number}",
+            "name": f"Customer {number}",
+            "mobile": f"0171100{number:04d}",
+            "service_password": "s3cret-pw",
+            "package": home,
+            **fields,
+        }
+        return register_customer(actor=None, operator=cast.north, **values)
+
+    return make
+
+
+@pytest.fixture
 def api_for(db: Any) -> Any:
     """``api_for(user)``: a DRF APIClient sending a fresh bearer token of that user."""
     from rest_framework.test import APIClient

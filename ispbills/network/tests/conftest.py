@@ -5,21 +5,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from ispbills.catalog import services as catalog
-from ispbills.customers import services as customers
 from ispbills.network import services
-
-
-@pytest.fixture
-def home(cast: Any) -> Any:
-    return catalog.save_package(
-        actor=None,
-        operator=cast.acme_root,
-        name="Home 20",
-        download_kbps=20000,
-        upload_kbps=5000,
-        price="800",
-    )
 
 
 @pytest.fixture
@@ -31,25 +17,6 @@ def pool(cast: Any) -> Any:
         return services.save_pool(
             actor=None, operator=operator, name=name, cidr=cidr, purpose=purpose, **fields
         )
-
-    return make
-
-
-@pytest.fixture
-def register(cast: Any, home: Any) -> Any:
-    counter = iter(range(100, 10_000))
-
-    def make(**fields: Any) -> Any:
-        number = next(counter)
-        values = {
-            "username": f"user{number}",
-            "name": f"Customer {number}",
-            "mobile": f"0171100{number:04d}",
-            "service_password": "s3cret-pw",
-            "package": home,
-            **fields,
-        }
-        return customers.register_customer(actor=None, operator=cast.north, **values)
 
     return make
 

@@ -29,19 +29,7 @@ def _quick_routers(settings: Any) -> None:
 
 
 @pytest.fixture
-def package(cast: Any) -> Any:
-    return catalog.save_package(
-        actor=None,
-        operator=cast.acme_root,
-        name="Home 20",
-        download_kbps=20000,
-        upload_kbps=5000,
-        price="800",
-    )
-
-
-@pytest.fixture
-def online(cast: Any, freeradius: Any, fake_nas: Any, package: Any) -> Any:
+def online(cast: Any, freeradius: Any, fake_nas: Any, home: Any) -> Any:
     """``online(mode)``: a customer with a live session on a fake router of that mode."""
 
     def make(mode: str = "honest", username: str = "dc-rahim") -> tuple[Any, Any]:
@@ -63,7 +51,7 @@ def online(cast: Any, freeradius: Any, fake_nas: Any, package: Any) -> Any:
             name="Rahim",
             mobile="01711999003",
             service_password="pw-123456",
-            package=package,
+            package=home,
         )
         session = nas.add_session(username, "80f00001", "100.64.0.77", start=True)
         assert RadAcct.objects.filter(username=username, stop_time__isnull=True).exists()
@@ -195,7 +183,7 @@ def test_a_refused_coa_falls_back_to_a_disconnect(online):
 
 
 def test_a_customer_not_online_gets_no_request_and_a_direct_one_is_done_at_once(
-    cast, package, freeradius
+    cast, home, freeradius
 ):
     customer = services.register_customer(
         actor=None,
@@ -204,7 +192,7 @@ def test_a_customer_not_online_gets_no_request_and_a_direct_one_is_done_at_once(
         name="Offline",
         mobile="01711999004",
         service_password="pw-123456",
-        package=package,
+        package=home,
     )
 
     assert disconnect.request_for_customers([customer.pk], kind="disconnect", reason="x") == 0
@@ -246,16 +234,16 @@ def test_a_second_request_while_one_is_pending_reuses_it(online):
 
 
 def test_a_new_package_speed_re_rates_its_live_sessions_and_a_new_price_does_not(
-    online, cast, package
+    online, cast, home
 ):
     customer, _nas, session = online("honest")
 
-    catalog.save_package(actor=None, operator=cast.acme_root, package=package, price="900")
-    provision_packages_task(event="package.saved", package_ids=[package.pk])
+    catalog.save_package(actor=None, operator=cast.acme_root, package=home, price="900")
+    provision_packages_task(event="package.saved", package_ids=[home.pk])
     assert not Disconnect.objects.exists()
 
-    catalog.save_package(actor=None, operator=cast.acme_root, package=package, download_kbps=30000)
-    provision_packages_task(event="package.saved", package_ids=[package.pk])
+    catalog.save_package(actor=None, operator=cast.acme_root, package=home, download_kbps=30000)
+    provision_packages_task(event="package.saved", package_ids=[home.pk])
     item = Disconnect.objects.get(customer_id=customer.pk)
 
     assert (item.kind, item.reason) == ("coa", "package speed changed")

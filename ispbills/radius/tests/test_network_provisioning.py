@@ -28,18 +28,6 @@ def groups(username: str) -> list[str]:
 
 
 @pytest.fixture
-def home(cast: Any) -> Any:
-    return catalog.save_package(
-        actor=None,
-        operator=cast.acme_root,
-        name="Home 20",
-        download_kbps=20000,
-        upload_kbps=5000,
-        price="800",
-    )
-
-
-@pytest.fixture
 def pools(cast: Any) -> dict[str, Any]:
     def make(name: str, cidr: str, purpose: str = "dynamic", **fields: Any) -> Any:
         return network.save_pool(
@@ -52,25 +40,6 @@ def pools(cast: Any) -> dict[str, Any]:
         "garden": make("garden", "10.255.0.0/24", "suspended"),
         "v6": make("v6-pd", "2001:db8:100::/48", prefix_length=56),
     }
-
-
-@pytest.fixture
-def register(cast: Any, home: Any) -> Any:
-    counter = iter(range(100, 10_000))
-
-    def make(**fields: Any) -> Any:
-        number = next(counter)
-        values = {
-            "username": f"user{number}",
-            "name": f"Customer {number}",
-            "mobile": f"0171100{number:04d}",
-            "service_password": "s3cret-pw",
-            "package": home,
-            **fields,
-        }
-        return customers.register_customer(actor=None, operator=cast.north, **values)
-
-    return make
 
 
 def walled_garden(cast: Any, pools: Any, **fields: Any) -> Any:

@@ -78,25 +78,6 @@ def static_package(cast: Any) -> Any:
     )
 
 
-@pytest.fixture
-def register(cast: Any, home: Any) -> Any:
-    counter = iter(range(100, 10_000))
-
-    def make(**fields: Any) -> Customer:
-        number = next(counter)
-        values = {
-            "username": f"user{number}",
-            "name": f"Customer {number}",
-            "mobile": f"0171100{number:04d}",
-            "service_password": "s3cret-pw",
-            "package": home,
-            **fields,
-        }
-        return services.register_customer(actor=None, operator=cast.north, **values)
-
-    return make
-
-
 def test_an_active_pppoe_customer_gets_password_mac_binding_expiry_and_package_group(
     register, home
 ):

@@ -7,37 +7,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from ispbills.catalog import services as catalog
 from ispbills.customers import services
 from ispbills.radius.models import RadCheck
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def register(cast: Any) -> Any:
-    home = catalog.save_package(
-        actor=None,
-        operator=cast.acme_root,
-        name="Home 20",
-        download_kbps=20000,
-        upload_kbps=5000,
-        price="800",
-    )
-    counter = iter(range(100, 10_000))
-
-    def make(**fields: Any) -> Any:
-        number = next(counter)
-        values = {
-            "name": f"Customer {number}",
-            "mobile": f"0171100{number:04d}",
-            "service_password": "s3cret-pw",
-            "package": home,
-            **fields,
-        }
-        return services.register_customer(actor=None, operator=cast.north, **values)
-
-    return make
 
 
 def test_a_registered_customer_is_accepted_with_its_rate_and_a_timeout_at_expiry(
