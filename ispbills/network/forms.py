@@ -70,6 +70,12 @@ class PppoeProfileForm(ScopedForm):
     ipv6_pool = forms.ModelChoiceField(
         queryset=IpPool.objects.filter(family=6), label=_("IPv6 pool"), required=False
     )
+    fup_pool = forms.ModelChoiceField(
+        queryset=IpPool.objects.filter(family=4, purpose=IpPool.Purpose.DYNAMIC),
+        label=_("FUP pool"),
+        required=False,
+        help_text=PppoeProfile._meta.get_field("fup_pool").help_text,
+    )
     rate_limit = forms.CharField(
         label=_("Rate limit"),
         max_length=120,

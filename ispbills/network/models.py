@@ -161,6 +161,18 @@ class PppoeProfile(NetworkItem):
         related_name="ipv6_profiles",
         verbose_name=_("IPv6 pool"),
     )
+    fup_pool = models.ForeignKey(
+        IpPool,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fup_profiles",
+        verbose_name=_("FUP pool"),
+        help_text=_(
+            "Addresses for customers past their data limit (dynamic addressing). "
+            "Empty: they keep the IPv4 pool."
+        ),
+    )
     ip_mode = models.CharField(
         _("addressing"), max_length=8, choices=IpMode.choices, default=IpMode.DYNAMIC
     )

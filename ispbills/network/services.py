@@ -38,6 +38,7 @@ PROFILE_FIELDS = (
     "rate_limit",
     "ipv4_pool",
     "ipv6_pool",
+    "fup_pool",
     "ip_mode",
     "local_address",
     "dns_servers",
@@ -307,9 +308,7 @@ def save_pool(
     saved = _save(actor, item, values, "ippool.updated" if pool else "ippool.created")
     if pool is not None:
         _packages_changed(
-            _packages_of_profiles(
-                PppoeProfile.objects.filter(Q(ipv4_pool=saved) | Q(ipv6_pool=saved)).values("pk")
-            )
+            _packages_of_profiles(PppoeProfile.objects.filter(uses_pool(saved)).values("pk"))
         )
         if NetworkSettings.objects.filter(suspended_pool=saved).exists():
             events.emit("network.settings_changed", tenant_id=saved.tenant_id, customers=False)
@@ -335,7 +334,7 @@ def replace_pool(*, actor: Any, old: IpPool, new: IpPool) -> int:
             % {"purpose": old.get_purpose_display().lower(), "family": old.family, "pool": old},
             fields={"replacement": [_("Another kind of pool.")]},
         )
-    profiles = PppoeProfile.objects.filter(Q(ipv4_pool=old) | Q(ipv6_pool=old))
+    profiles = PppoeProfile.objects.filter(uses_pool(old))
     if actor is not None:
         profiles = profiles.restrict(actor, "change")
     profiles = profiles.select_related("operator").select_for_update(of=("self",)).order_by("pk")
@@ -347,8 +346,8 @@ def replace_pool(*, actor: Any, old: IpPool, new: IpPool) -> int:
             fields={"replacement": [_("Not available to every profile.")]},
         )
     ids = [profile.pk for profile in profiles]
-    moved_v4 = PppoeProfile.objects.filter(pk__in=ids, ipv4_pool=old).update(ipv4_pool=new)
-    moved_v6 = PppoeProfile.objects.filter(pk__in=ids, ipv6_pool=old).update(ipv6_pool=new)
+    for field in ("ipv4_pool", "ipv6_pool", "fup_pool"):
+        PppoeProfile.objects.filter(pk__in=ids, **{field: old}).update(**{field: new})
     settings_moved = 0
     if actor is None or access_of(actor).tenant_wide or access_of(actor).is_superadmin:
         settings_moved = NetworkSettings.objects.filter(suspended_pool=old).update(
@@ -367,18 +366,23 @@ def replace_pool(*, actor: Any, old: IpPool, new: IpPool) -> int:
     _packages_changed(_packages_of_profiles(ids))
     if settings_moved:
         events.emit("network.settings_changed", tenant_id=old.tenant_id, customers=False)
-    return moved_v4 + moved_v6
+    return len(ids)
 
 
 # ---- profiles -----------------------------------------------------------------------------
+
+
+def uses_pool(pool: IpPool) -> Q:
+    """Profiles that hand out addresses from ``pool`` (IPv4, IPv6 or FUP)."""
+    return Q(ipv4_pool=pool) | Q(ipv6_pool=pool) | Q(fup_pool=pool)
 
 
 def _check_profile_pools(operator: Operator, values: dict[str, Any]) -> None:
     mode = values.get("ip_mode") or PppoeProfile.IpMode.DYNAMIC
     if mode not in PppoeProfile.IpMode.values:
         raise DomainError(_("Unknown addressing."), fields={"ip_mode": [_("Unknown.")]})
-    v4, v6 = values.get("ipv4_pool"), values.get("ipv6_pool")
-    for key, pool in (("ipv4_pool", v4), ("ipv6_pool", v6)):
+    v4, v6, fup = values.get("ipv4_pool"), values.get("ipv6_pool"), values.get("fup_pool")
+    for key, pool in (("ipv4_pool", v4), ("ipv6_pool", v6), ("fup_pool", fup)):
         if pool is not None and not _usable_by(pool, operator):
             raise DomainError(
                 _("That pool is not available to this operator."),
@@ -401,6 +405,16 @@ def _check_profile_pools(operator: Operator, values: dict[str, Any]) -> None:
     if v6 is not None and (v6.family != 6 or v6.purpose != IpPool.Purpose.DYNAMIC):
         raise DomainError(
             _("Choose a dynamic IPv6 pool."), fields={"ipv6_pool": [_("Another kind of pool.")]}
+        )
+    if fup is not None and (
+        mode != PppoeProfile.IpMode.DYNAMIC
+        or fup.family != 4
+        or fup.purpose != IpPool.Purpose.DYNAMIC
+        or fup == v4
+    ):
+        raise DomainError(
+            _("A FUP pool is another dynamic IPv4 pool, for dynamic addressing."),
+            fields={"fup_pool": [_("Another kind of pool.")]},
         )
 
 
@@ -575,10 +589,7 @@ def delete_pool(*, actor: Any, pool: IpPool) -> None:
     """Delete a pool nothing uses: no profile, not the suspended pool, no static customer."""
     require(actor, "network.delete", pool.operator)
     pool = IpPool.objects.select_for_update().get(pk=pool.pk)
-    users = [
-        str(profile)
-        for profile in PppoeProfile.objects.filter(Q(ipv4_pool=pool) | Q(ipv6_pool=pool))
-    ]
+    users = [str(profile) for profile in PppoeProfile.objects.filter(uses_pool(pool))]
     if NetworkSettings.objects.filter(suspended_pool=pool).exists():
         users.append(str(_("the network settings (suspended pool)")))
     if users:

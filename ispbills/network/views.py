@@ -75,8 +75,7 @@ class IpPoolDetailView(ObjectDetailView):
             may_delete=IpPool.objects.restrict(user, "delete").filter(pk=pool.pk).exists(),
             holders=Paginator(holders, 50).get_page(self.request.GET.get("page")),
             holder_column=column,
-            profiles=PppoeProfile.objects.restrict(user).filter(ipv4_pool=pool)
-            | PppoeProfile.objects.restrict(user).filter(ipv6_pool=pool),
+            profiles=PppoeProfile.objects.restrict(user).filter(services.uses_pool(pool)),
             next_free=next_free(pool) if pool.purpose == IpPool.Purpose.STATIC else None,
         )
         return context
@@ -156,7 +155,7 @@ class PppoeProfileListView(ObjectListView):
     add_url_name = "network:pppoeprofile_add"
 
     def base_queryset(self) -> QuerySet[PppoeProfile]:
-        return PppoeProfile.objects.select_related("operator", "ipv4_pool", "ipv6_pool")
+        return PppoeProfile.objects.select_related("operator", "ipv4_pool", "ipv6_pool", "fup_pool")
 
 
 class PppoeProfileDetailView(ObjectDetailView):

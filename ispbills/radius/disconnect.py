@@ -146,6 +146,27 @@ def rewrite_packages(package_ids: list[int], *, reason: str) -> int:
     return request_for_customers(ids, kind=Disconnect.Kind.COA, reason=reason)
 
 
+def fup_changes_pool(customer_id: int) -> bool:
+    """Whether the customer's package hands out FUP addresses from another pool: then a move
+    into or out of FUP needs a new login (a CoA cannot change a session's address)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (SELECT value FROM radgroupreply
+                     WHERE groupname = '{provisioning.PACKAGE_GROUP}' || c.package_id
+                       AND attribute = 'Framed-Pool')
+                   IS DISTINCT FROM
+                   (SELECT value FROM radgroupreply
+                     WHERE groupname = '{provisioning.FUP_GROUP}' || c.package_id
+                       AND attribute = 'Framed-Pool')
+              FROM customers_customer c WHERE c.id = %s
+            """,
+            [customer_id],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def open_sessions(username: str) -> list[OpenSession]:
     """The username's open sessions, each with its NAS device when the NAS is known."""
     with connection.cursor() as cursor:

@@ -125,16 +125,19 @@ LEFT JOIN LATERAL (
 LEFT JOIN network_pppoeprofile pr ON pr.id = link.profile_id AND pr.is_active
 LEFT JOIN network_ippool v4 ON v4.id = pr.ipv4_pool_id
 LEFT JOIN network_ippool v6 ON v6.id = pr.ipv6_pool_id
+LEFT JOIN network_ippool fup ON fup.id = pr.fup_pool_id
 """
 
 # radgroupreply rows of packages and of ISPs' suspended groups, as
 # (groupname, attribute, op, value, ord). A package's groups take the pool of its profile
-# (Framed-Pool in dynamic addressing; IPv6: Delegated-IPv6-Prefix-Pool for a prefix pool,
-# else Framed-IPv6-Pool) and the profile's rate limit when it has one.
+# (Framed-Pool in dynamic addressing, the FUP group its FUP pool when it has one; IPv6:
+# Delegated-IPv6-Prefix-Pool for a prefix pool, else Framed-IPv6-Pool) and the profile's
+# rate limit when it has one.
 GROUPS_WANT_SQL = f"""
 pkg AS (
     SELECT p.*, nullif(pr.rate_limit, '') AS profile_rate,
            CASE WHEN pr.ip_mode = 'dynamic' THEN v4.name END AS framed_pool,
+           CASE WHEN pr.ip_mode = 'dynamic' THEN coalesce(fup.name, v4.name) END AS fup_pool,
            v6.name AS ipv6_pool, v6.prefix_length AS ipv6_prefix_length
       FROM catalog_package p {_PROFILE}
      WHERE p.id = ANY(%(package_ids)s)
@@ -155,7 +158,8 @@ pkg AS (
     UNION ALL
     SELECT g.groupname, 'Acct-Interim-Interval', ':=', '{INTERIM_INTERVAL}', 2 FROM pkg_group g
     UNION ALL
-    SELECT g.groupname, 'Framed-Pool', ':=', p.framed_pool, 3
+    SELECT g.groupname, 'Framed-Pool', ':=',
+           CASE WHEN g.fup THEN p.fup_pool ELSE p.framed_pool END, 3
       FROM pkg_group g JOIN pkg p ON p.id = g.pkg_id WHERE p.framed_pool IS NOT NULL
     UNION ALL
     SELECT g.groupname,

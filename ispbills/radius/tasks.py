@@ -47,14 +47,15 @@ def process_due_disconnects_task(timestamp: int) -> int:
 @jobs.task(queue="radius")
 def status_changed_task(event: str, customer_id: int, old: str, new: str, **_: Any) -> int:
     """End the sessions of a customer whose service ended or left the walled garden; a move
-    into or out of FUP changes the rate with a CoA."""
-    from ispbills.radius.disconnect import request_for_customers
+    into or out of FUP changes the rate with a CoA (a new login when FUP has its own pool)."""
+    from ispbills.radius.disconnect import fup_changes_pool, request_for_customers
 
     if new in ENDS_SERVICE or old == "suspended":
         reason = f"status {old} → {new}"
         return request_for_customers([customer_id], kind="disconnect", reason=reason)
     if "fup" in (old, new):
-        return request_for_customers([customer_id], kind="coa", reason=f"status {old} → {new}")
+        kind = "disconnect" if fup_changes_pool(customer_id) else "coa"
+        return request_for_customers([customer_id], kind=kind, reason=f"status {old} → {new}")
     return 0
 
 

@@ -9,10 +9,19 @@ from django.core.management import call_command
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from ispbills.catalog import services as catalog
+from ispbills.core.errors import ConflictError, DomainError
 from ispbills.customers import services as customers
 from ispbills.network import services as network
+from ispbills.network.models import PppoeProfile
 from ispbills.radius import provisioning, tasks
-from ispbills.radius.models import RadCheck, RadGroupReply, RadReply, RadUserGroup
+from ispbills.radius.models import (
+    Disconnect,
+    RadAcct,
+    RadCheck,
+    RadGroupReply,
+    RadReply,
+    RadUserGroup,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +234,91 @@ def test_the_drift_checker_knows_the_walled_garden_rows(cast, register, pools):
         in report.getvalue()
     )
     assert not provisioning.drift()
+
+
+def test_a_fup_pool_goes_to_the_fup_group_and_fup_then_needs_a_new_login(
+    cast, register, home, pools
+):
+    throttled = network.save_pool(
+        actor=None, operator=cast.acme_root, name="fup-a", cidr="100.66.0.0/20"
+    )
+    network.save_profile(
+        actor=None,
+        operator=cast.acme_root,
+        name="home-profile",
+        ipv4_pool=pools["dynamic"],
+        fup_pool=throttled,
+        packages=[home],
+    )
+    customer = register(username="heavy")
+    RadAcct.objects.create(
+        session_id="f1", unique_id="f1", username="heavy", nas_ip_address="10.0.0.1"
+    )
+
+    assert ("Framed-Pool", ":=", "dyn-a") in rows(RadGroupReply, groupname=f"pkg-{home.pk}")
+    assert ("Framed-Pool", ":=", "fup-a") in rows(RadGroupReply, groupname=f"fup-{home.pk}")
+    tasks.status_changed_task(
+        event="customer.status_changed", customer_id=customer.pk, old="active", new="fup"
+    )
+    # Another pool: a CoA cannot move the session, so the customer logs in again.
+    assert Disconnect.objects.get(customer_id=customer.pk).kind == "disconnect"
+
+
+def test_a_fup_pool_must_be_another_dynamic_ipv4_pool(cast, home, pools):
+    for fup_pool in (pools["dynamic"], pools["static"], pools["v6"]):
+        with pytest.raises(DomainError) as refused:
+            network.save_profile(
+                actor=None,
+                operator=cast.acme_root,
+                name="bad",
+                ipv4_pool=pools["dynamic"],
+                fup_pool=fup_pool,
+                packages=[home],
+            )
+        assert refused.value.fields == {"fup_pool": ["Another kind of pool."]}
+    assert not PppoeProfile.objects.exists()
+
+
+def test_without_a_fup_pool_fup_re_rates_the_session_by_coa(cast, register, home, pools):
+    network.save_profile(
+        actor=None,
+        operator=cast.acme_root,
+        name="home-profile",
+        ipv4_pool=pools["dynamic"],
+        packages=[home],
+    )
+    customer = register(username="heavy")
+    RadAcct.objects.create(
+        session_id="f2", unique_id="f2", username="heavy", nas_ip_address="10.0.0.1"
+    )
+
+    tasks.status_changed_task(
+        event="customer.status_changed", customer_id=customer.pk, old="active", new="fup"
+    )
+
+    assert Disconnect.objects.get(customer_id=customer.pk).kind == "coa"
+
+
+def test_a_fup_pool_is_replaced_with_the_others_and_cannot_be_deleted_while_used(cast, home, pools):
+    throttled = network.save_pool(
+        actor=None, operator=cast.acme_root, name="fup-a", cidr="100.66.0.0/20"
+    )
+    other = network.save_pool(
+        actor=None, operator=cast.acme_root, name="fup-b", cidr="100.67.0.0/20"
+    )
+    profile = network.save_profile(
+        actor=None,
+        operator=cast.acme_root,
+        name="home-profile",
+        ipv4_pool=pools["dynamic"],
+        fup_pool=throttled,
+        packages=[home],
+    )
+
+    with pytest.raises(ConflictError):
+        network.delete_pool(actor=None, pool=throttled)
+    moved = network.replace_pool(actor=cast.alice, old=throttled, new=other)
+
+    profile.refresh_from_db()
+    assert (moved, profile.fup_pool) == (1, other)
+    assert ("Framed-Pool", ":=", "fup-b") in rows(RadGroupReply, groupname=f"fup-{home.pk}")

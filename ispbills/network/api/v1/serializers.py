@@ -100,6 +100,7 @@ class PppoeProfileSerializer(ScopedModelSerializer):
             "rate_limit",
             "ipv4_pool",
             "ipv6_pool",
+            "fup_pool",
             "ip_mode",
             "local_address",
             "dns_servers",
