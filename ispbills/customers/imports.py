@@ -49,6 +49,7 @@ from ispbills.core.money import MoneyError, to_money
 from ispbills.core.phone import BANGLA_DIGITS
 from ispbills.customers import services
 from ispbills.customers.models import Customer, Zone
+from ispbills.network.addresses import static_address_problems
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator
 
@@ -1055,6 +1056,20 @@ def check_existing(plan: Plan, *, actor: Any, tenant_id: int) -> None:
         row.add(key, _("Already used by %(who)s%(note)s.") % {"who": who, "note": note})
 
 
+def check_static_addresses(plan: Plan, *, tenant_id: int) -> None:
+    """Refuse static addresses outside the ISP's static pools (one query for the file)."""
+    keys = ("static_ipv4", "static_ipv6")
+    addresses = [row.values[key] for row in plan.rows for key in keys if row.values.get(key)]
+    problems = static_address_problems(tenant_id, addresses)
+    if not problems:
+        return
+    for row in plan.rows:
+        for key in keys:
+            value = row.values.get(key)
+            if value and str(ipaddress.ip_address(value)) in problems:
+                row.add(key, problems[str(ipaddress.ip_address(value))])
+
+
 def copy_insert(model: Any, records: list[dict[str, Any]]) -> list[int]:
     """Insert rows with COPY, several times faster than INSERT at this size; returns the ids.
 
@@ -1359,6 +1374,7 @@ def run_import(
                         "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, operator.tenant_id]
                     )
             check_existing(plan, actor=actor, tenant_id=operator.tenant_id)
+            check_static_addresses(plan, tenant_id=operator.tenant_id)
             lap("existing")
             good = plan.good
             may_write = mode == Mode.SKIP_BAD_ROWS or len(good) == len(plan.rows)

@@ -9,6 +9,7 @@ delegated length, other IPv6 pools /64 links (static pools: addresses).
 """
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,44 +177,55 @@ def next_free(pool: IpPool, *, lock: bool = False) -> str | None:
     return row[0] if row else None
 
 
+# For each address: the ISP's pool holding it (pools do not overlap: one at most), whether it
+# is that pool's network or broadcast address, and whether the ISP has static pools of its
+# family at all.
 CONTAINING_SQL = """
-SELECT name, purpose, masklen(cidr), family,
-       host(network(cidr)) = host(%(address)s::inet),
-       host(broadcast(cidr)) = host(%(address)s::inet),
-       exclusions,
+SELECT host(a.address), p.name, p.purpose, masklen(p.cidr), p.family,
+       host(network(p.cidr)) = host(a.address), host(broadcast(p.cidr)) = host(a.address),
+       p.exclusions,
        EXISTS (SELECT 1 FROM network_ippool s
                 WHERE s.tenant_id = %(tenant)s AND s.purpose = 'static'
-                  AND s.family = family(%(address)s::inet))
-  FROM (SELECT 1) one
-  LEFT JOIN network_ippool ON tenant_id = %(tenant)s AND cidr >>= %(address)s::inet
+                  AND s.family = family(a.address))
+  FROM unnest(%(addresses)s::inet[]) AS a(address)
+  LEFT JOIN network_ippool p ON p.tenant_id = %(tenant)s AND p.cidr >>= a.address
 """
 
 
-def static_address_problem(tenant_id: int, address: str) -> str | None:
-    """Why an address cannot be a customer's static address in this ISP (None: it can).
+def static_address_problems(tenant_id: int, addresses: Iterable[str]) -> dict[str, str]:
+    """Why addresses cannot be customers' static addresses in this ISP, by address (in the
+    canonical form); addresses that can be are absent. One query for any number.
 
-    It must lie in one of the ISP's static pools when the ISP has any (of its family), never
-    in a dynamic or suspended pool, and never be a static pool's network, broadcast or
-    excluded address. Pools do not overlap, so at most one pool holds it.
+    An address must lie in one of the ISP's static pools when the ISP has any (of its
+    family), never in a dynamic or suspended pool, and never be a static pool's network,
+    broadcast or excluded address.
     """
+    wanted = sorted({str(ipaddress.ip_address(address)) for address in addresses})
+    if not wanted:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(CONTAINING_SQL, {"tenant": tenant_id, "address": address})
+        cursor.execute(CONTAINING_SQL, {"tenant": tenant_id, "addresses": wanted})
         rows = cursor.fetchall()
-    name, purpose, masklen, family, is_network, is_broadcast, exclusions, has_static = rows[0]
-    if name is None:
-        if has_static:
-            return _("Not inside any of the static IP pools.")
-        return None
-    if purpose != IpPool.Purpose.STATIC:
-        return _("Inside the %(purpose)s pool %(pool)s, whose addresses the router hands out.") % {
-            "purpose": IpPool.Purpose(purpose).label.lower(),
-            "pool": name,
-        }
-    if family == 4 and masklen < 31 and (is_network or is_broadcast):
-        return _("The network or broadcast address of pool %(pool)s cannot be assigned.") % {
-            "pool": name
-        }
-    value = int(ipaddress.ip_address(address))
-    if any(low <= value <= high for low, high in exclusion_bounds(exclusions)):
-        return _("Excluded from pool %(pool)s.") % {"pool": name}
-    return None
+    problems: dict[str, str] = {}
+    for address, name, purpose, masklen, family, network, broadcast, exclusions, any_static in rows:
+        if name is None:
+            if any_static:
+                problems[address] = _("Not inside any of the static IP pools.")
+        elif purpose != IpPool.Purpose.STATIC:
+            problems[address] = _(
+                "Inside the %(purpose)s pool %(pool)s, whose addresses the router hands out."
+            ) % {"purpose": IpPool.Purpose(purpose).label.lower(), "pool": name}
+        elif family == 4 and masklen < 31 and (network or broadcast):
+            problems[address] = _(
+                "The network or broadcast address of pool %(pool)s cannot be assigned."
+            ) % {"pool": name}
+        else:
+            value = int(ipaddress.ip_address(address))
+            if any(low <= value <= high for low, high in exclusion_bounds(exclusions)):
+                problems[address] = _("Excluded from pool %(pool)s.") % {"pool": name}
+    return problems
+
+
+def static_address_problem(tenant_id: int, address: str) -> str | None:
+    """Why an address cannot be a customer's static address in this ISP (None: it can)."""
+    return static_address_problems(tenant_id, [address]).get(str(ipaddress.ip_address(address)))

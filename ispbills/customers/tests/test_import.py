@@ -441,6 +441,54 @@ def test_all_or_nothing_imports_every_row_of_a_clean_file(
 
 
 @worker
+def test_static_addresses_outside_the_isps_static_pools_are_refused(
+    cast: Any, catalog: SimpleNamespace, tmp_path: Path
+) -> None:
+    from ispbills.network.services import save_pool
+
+    save_pool(
+        actor=None,
+        operator=cast.acme_root,
+        name="static",
+        cidr="103.9.0.0/24",
+        purpose="static",
+        exclusions=["103.9.0.200-103.9.0.210"],
+    )
+    save_pool(actor=None, operator=cast.acme_root, name="dyn", cidr="100.64.0.0/20")
+    source = tmp_path / "static.csv"
+    source.write_text(
+        "Username;Password;Name;Mobile;Package;Static IP\n"
+        "s1;pw-1;Karim;01711111111;Home 10 Mbps;103.9.0.10\n"
+        "s2;pw-2;Rahim;01711111112;Home 10 Mbps;100.64.0.9\n"
+        "s3;pw-3;Jamal;01711111113;Home 10 Mbps;103.9.0.205\n"
+        "s4;pw-4;Kamal;01711111114;Home 10 Mbps;8.8.8.8\n",
+        encoding="utf-8",
+    )
+
+    run = imports.start_import(
+        actor=cast.fresh(cast.bob),
+        operator=cast.north_point,
+        upload=stage(source),
+        original_name="static.csv",
+        mapping=["username", "service_password", "name", "mobile", "package", "static_ipv4"],
+        value_map={},
+        mode=imports.Mode.SKIP_BAD_ROWS,
+        dry_run=False,
+    )
+    jobs.run_worker(queues=["imports"], wait=False)
+    run.refresh_from_db()
+
+    assert (run.result["imported"], run.result["refused"]) == (1, 3)
+    assert list(
+        Customer.objects.filter(operator=cast.north_point).values_list("username", flat=True)
+    ) == ["s1"]
+    reasons = dict(refusals(run))
+    assert "whose addresses the router hands out" in reasons["3"]
+    assert "Excluded from pool static" in reasons["4"]
+    assert "Not inside any of the static IP pools" in reasons["5"]
+
+
+@worker
 def test_a_username_repeated_in_another_case_is_refused_naming_both_rows(
     cast: Any, catalog: SimpleNamespace, existing: SimpleNamespace
 ) -> None:
