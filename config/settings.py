@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ispbills.customers",
     "ispbills.radius",
     "ispbills.network",
+    "ispbills.billing",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

@@ -219,6 +219,14 @@ def cycle_start_sql(today: str, due_day: str) -> str:
     )
 
 
+def next_cycle_start_sql(start: str, due_day: str) -> str:
+    """SQL for the first day of the cycle after the one starting at ``start``: the due day of
+    the following month (its last day when the month is shorter)."""
+    following = f"(date_trunc('month', {start}) + interval '1 month')::date"
+    last = f"extract(day FROM date_trunc('month', {following}) + interval '1 month - 1 day')::int"
+    return f"{following} + (least({due_day}, {last}) - 1)"
+
+
 def cycle_bounds(today: dt.date, due_day: int | None) -> tuple[dt.date, dt.date]:
     """The usage cycle holding ``today``: first day and the day after its last."""
     import calendar

@@ -194,6 +194,13 @@ def test_cycle_start_sql_agrees_with_cycle_bounds():
             )
             got = [row[0] for row in cursor.fetchall()]
             assert got == [accounting.cycle_bounds(day, due_day)[0] for day in days], due_day
+            cursor.execute(
+                f"SELECT {accounting.next_cycle_start_sql('s', 'due')} "
+                "FROM unnest(%s::date[]) AS s, coalesce(%s::int, 1) AS due",
+                [got, due_day],
+            )
+            following = [row[0] for row in cursor.fetchall()]
+            assert following == [accounting.cycle_bounds(day, due_day)[1] for day in days]
 
 
 def test_fair_usage_moves_a_customer_over_the_limit_to_fup_and_back(customer):
