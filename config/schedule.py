@@ -5,6 +5,7 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 
 from procrastinate.contrib.django import app
 
+from ispbills.billing.tasks import run_due_billing_task
 from ispbills.core.tasks import fail_stale_job_runs_task
 from ispbills.customers.tasks import (
     apply_fair_usage_task,
@@ -21,3 +22,4 @@ app.periodic(cron="43 * * * *", periodic_id="purge_import_uploads")(purge_import
 app.periodic(cron="*/5 * * * *", periodic_id="settle_accounting")(settle_accounting_task)
 app.periodic(cron="2-59/15 * * * *", periodic_id="apply_fair_usage")(apply_fair_usage_task)
 app.periodic(cron="* * * * *", periodic_id="process_due_disconnects")(process_due_disconnects_task)
+app.periodic(cron="3 * * * *", periodic_id="run_due_billing")(run_due_billing_task)

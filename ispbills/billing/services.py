@@ -292,6 +292,7 @@ def run_billing(
     actor: Any = None,
     batch: int = 50_000,
     progress: Progress | None = None,
+    job_run_id: int | None = None,
 ) -> BillingRun:
     """Bill every eligible customer of an ISP for the period holding ``at``, batch by batch.
 
@@ -309,6 +310,7 @@ def run_billing(
         operator=root,
         run_date=timezone.localtime(at, zoneinfo.ZoneInfo(tenant_zone)).date(),
         requested_by=actor if getattr(actor, "pk", None) else None,
+        job_run_id=job_run_id,
     )
     summary: dict[str, Any] = {
         "billed": 0,
@@ -369,6 +371,24 @@ def run_billing(
     run.save(update_fields=["status", "finished_at", "updated_at"])
     audit.record(actor, "billing.run", run, changes={"summary": [None, summary]})
     return run
+
+
+def run_due_billing(*, now: dt.datetime | None = None) -> int:
+    """Run billing for every active ISP that has no successful run for its current day
+    (its own calendar); returns the runs made."""
+    from ispbills.tenancy.models import Tenant
+
+    now = now or timezone.now()
+    runs = 0
+    for tenant in Tenant.objects.filter(is_active=True).only("pk", "timezone"):
+        today = timezone.localtime(now, zoneinfo.ZoneInfo(tenant.timezone)).date()
+        done = BillingRun.objects.filter(
+            tenant_id=tenant.pk, run_date=today, status=BillingRun.Status.SUCCEEDED
+        )
+        if not done.exists():
+            run_billing(tenant_id=tenant.pk, at=now)
+            runs += 1
+    return runs
 
 
 @transaction.atomic

@@ -316,3 +316,17 @@ def test_concurrent_runs_for_one_isp_bill_each_customer_once(cast, register, pro
     assert Bill.objects.count() == 40
     assert sorted(Bill.objects.values_list("number", flat=True)) == list(range(1, 41))
     assert sum(run.summary["billed"] for run in BillingRun.objects.all()) == 40
+
+
+def test_the_periodic_run_bills_each_isp_once_a_day_of_its_calendar(
+    cast, register, profile, joined_long_ago
+):
+    register(billing_profile=profile(1))
+
+    first = services.run_due_billing(now=at("2026-11-26", hour=0))
+    later_that_day = services.run_due_billing(now=at("2026-11-26", hour=23))
+    next_day = services.run_due_billing(now=at("2026-11-27", hour=0))
+
+    # Acme and Globex each get one run a day; the customer is billed once for the period.
+    assert (first, later_that_day, next_day) == (2, 0, 2)
+    assert Bill.objects.count() == 1

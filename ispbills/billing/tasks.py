@@ -1,0 +1,46 @@
+"""Jobs of the billing app."""
+
+from typing import Any
+
+from ispbills.core import jobs
+
+
+@jobs.task(queue="bulk")
+def run_billing_task(
+    run_id: int, tenant_id: int, at: str, user_id: int | None, acting_tenant_id: int | None
+) -> None:
+    """A billing run started from the panel or the API, with progress on its JobRun."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from ispbills.billing.services import run_billing
+
+    user: Any = None
+    if user_id is not None:
+        user = get_user_model().objects.get(pk=user_id)
+        user.selected_tenant_id = acting_tenant_id
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        billing = run_billing(
+            tenant_id=tenant_id,
+            at=dt.datetime.fromisoformat(at),
+            actor=user,
+            progress=progress,
+            job_run_id=run_id,
+        )
+        return f"{billing.summary['billed']} bills issued", {
+            "billing_run": billing.pk,
+            **billing.summary,
+        }
+
+    jobs.run_tracked(run_id, body)
+
+
+@jobs.task(queue="bulk")
+def run_due_billing_task(timestamp: int) -> int:
+    """The periodic run, hourly: each active ISP is billed once a day of its own calendar,
+    in the first hour of that day (runs are idempotent: a missed hour is made good later)."""
+    from ispbills.billing.services import run_due_billing
+
+    return run_due_billing()
