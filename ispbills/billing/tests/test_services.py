@@ -323,10 +323,9 @@ def test_the_periodic_run_bills_each_isp_once_a_day_of_its_calendar(
 ):
     register(billing_profile=profile(1))
 
-    first = services.run_due_billing(now=at("2026-11-26", hour=0))
-    later_that_day = services.run_due_billing(now=at("2026-11-26", hour=23))
-    next_day = services.run_due_billing(now=at("2026-11-27", hour=0))
+    for moment in (at("2026-11-26", hour=0), at("2026-11-26", hour=23), at("2026-11-27", hour=0)):
+        services.run_due_billing(now=moment)
 
-    # Acme and Globex each get one run a day; the customer is billed once for the period.
-    assert (first, later_that_day, next_day) == (2, 0, 2)
-    assert Bill.objects.count() == 1
+    acme_runs = BillingRun.objects.filter(tenant=cast.acme).order_by("pk")
+    assert [run.run_date.isoformat() for run in acme_runs] == ["2026-11-26", "2026-11-27"]
+    assert Bill.objects.count() == 1  # billed once for the period
