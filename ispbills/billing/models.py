@@ -80,23 +80,43 @@ class Bill(TenantOwned):
         PAID = "paid", _("Paid")
         VOID = "void", _("Void")
 
+    # Bills are the biggest table a run writes: no index that another one already covers
+    # (tenant: bill_number; customer: bill_customer; run: bill_run).
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     number = models.BigIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.INVOICE)
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="bills"
+        "customers.Customer", on_delete=models.PROTECT, related_name="bills", db_index=False
     )
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
+    reverses = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversals",
+        db_index=False,
     )
     run = models.ForeignKey(
-        BillingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bills"
+        BillingRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bills",
+        db_index=False,
     )
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to"), help_text=_("The last day of the period"))
     issued_on = models.DateField(_("issued"))
     due_on = models.DateField(_("due"))
     package = models.ForeignKey(
-        "catalog.Package", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "catalog.Package",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     description = models.CharField(_("description"), max_length=200)
     # [{"kind": "package"|"discount"|"vat", "amount": "800.00", ...}]
@@ -120,6 +140,7 @@ class Bill(TenantOwned):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -131,6 +152,12 @@ class Bill(TenantOwned):
                 fields=["customer", "period_start"],
                 condition=models.Q(kind="invoice") & ~models.Q(status="void"),
                 name="bill_once_per_period",
+            ),
+            # A bill is reversed at most once.
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=models.Q(reverses__isnull=False),
+                name="bill_reversed_once",
             ),
             models.CheckConstraint(
                 condition=models.Q(period_end__gte=models.F("period_start")),
