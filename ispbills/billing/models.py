@@ -80,10 +80,19 @@ class Bill(TenantOwned):
         PAID = "paid", _("Paid")
         VOID = "void", _("Void")
 
-    # Bills are the biggest table a run writes: no index that another one already covers
-    # (tenant: bill_number; customer: bill_customer; run: bill_run).
+    # Bills are the biggest table a run writes: no index another one already covers (tenant:
+    # bill_number; customer: bill_customer; run: bill_run), and the database checks only the
+    # customer reference on insert; the others are written by the services alone and guarded
+    # on delete by Django (PROTECT / SET_NULL), which is what a million-bill run can afford.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    operator = models.ForeignKey(
+        "tenancy.Operator", on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
     number = models.BigIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.INVOICE)
@@ -105,6 +114,7 @@ class Bill(TenantOwned):
         on_delete=models.SET_NULL,
         related_name="bills",
         db_index=False,
+        db_constraint=False,
     )
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to"), help_text=_("The last day of the period"))
@@ -117,6 +127,7 @@ class Bill(TenantOwned):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     description = models.CharField(_("description"), max_length=200)
     # [{"kind": "package"|"discount"|"vat", "amount": "800.00", ...}]
@@ -141,6 +152,7 @@ class Bill(TenantOwned):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
