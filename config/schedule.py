@@ -5,7 +5,11 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 
 from procrastinate.contrib.django import app
 
-from ispbills.billing.tasks import run_due_billing_task
+from ispbills.billing.tasks import (
+    compute_reminders_task,
+    run_due_billing_task,
+    suspend_overdue_task,
+)
 from ispbills.core.tasks import fail_stale_job_runs_task
 from ispbills.customers.tasks import (
     apply_fair_usage_task,
@@ -23,3 +27,5 @@ app.periodic(cron="*/5 * * * *", periodic_id="settle_accounting")(settle_account
 app.periodic(cron="2-59/15 * * * *", periodic_id="apply_fair_usage")(apply_fair_usage_task)
 app.periodic(cron="* * * * *", periodic_id="process_due_disconnects")(process_due_disconnects_task)
 app.periodic(cron="3 * * * *", periodic_id="run_due_billing")(run_due_billing_task)
+app.periodic(cron="1-59/5 * * * *", periodic_id="suspend_overdue")(suspend_overdue_task)
+app.periodic(cron="7 * * * *", periodic_id="compute_reminders")(compute_reminders_task)

@@ -224,3 +224,33 @@ class AdvanceDebit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bill_id}: {self.amount}"
+
+
+class Reminder(TenantOwned):
+    """A due-date reminder or expiry warning computed by the daily job, once per customer,
+    kind and date; its domain event is what the notifications deliver."""
+
+    access_area = "billing"
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("Bill due soon")
+        EXPIRING = "expiring", _("Validity ending")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="reminders"
+    )
+    bill = models.ForeignKey(
+        Bill, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    for_date = models.DateField(_("for"), help_text=_("The due date or the expiry date"))
+
+    class Meta:
+        ordering = ["-for_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind", "for_date"], name="reminder_once")
+        ]
+        indexes = [models.Index(fields=["tenant", "-for_date"], name="reminder_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.for_date} · {self.customer}"

@@ -44,3 +44,21 @@ def run_due_billing_task(timestamp: int) -> int:
     from ispbills.billing.services import run_due_billing
 
     return run_due_billing()
+
+
+@jobs.task(queue="bulk")
+def suspend_overdue_task(timestamp: int) -> dict[str, int]:
+    """Every five minutes: suspend customers unpaid past their grace or whose validity
+    ended, so a suspension lands within five minutes of its boundary."""
+    from ispbills.billing.automation import suspend_overdue
+
+    return suspend_overdue()
+
+
+@jobs.task(queue="bulk")
+def compute_reminders_task(timestamp: int) -> dict[str, int]:
+    """Hourly, so each ISP gets the day's due-date reminders and expiry warnings early in its
+    own calendar day; a reminder is stored once, so later runs that day add nothing."""
+    from ispbills.billing.automation import compute_reminders
+
+    return compute_reminders()

@@ -87,29 +87,54 @@ def request(
 
 
 def request_for_customers(customer_ids: list[int], *, kind: str, reason: str) -> int:
-    """``request()`` for customers by id (those with an open session only); returns count."""
-    with connection.cursor() as cursor:
+    """``request()`` for customers by id (those with an open session only), set-based for
+    bulk suspensions: pending requests of the kind are reused with the new reason, the rest
+    are created and their jobs deferred in one batch. Returns the customers requested."""
+    from ispbills.radius.tasks import process_disconnect_task
+
+    if not customer_ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT c.id, c.tenant_id, c.operator_id, c.username FROM customers_customer c
-             WHERE c.id = ANY(%s) AND EXISTS (
-                   SELECT 1 FROM radacct a
-                    WHERE a.username = c.username AND a.acctstoptime IS NULL)
-             ORDER BY c.id
+            WITH online AS (
+                SELECT c.id, c.tenant_id, c.operator_id, c.username FROM customers_customer c
+                 WHERE c.id = ANY(%(ids)s) AND EXISTS (
+                       SELECT 1 FROM radacct a
+                        WHERE a.username = c.username AND a.acctstoptime IS NULL)
+            ), pending AS (
+                SELECT d.id, d.customer_id FROM radius_disconnect d
+                 WHERE d.customer_id IN (SELECT id FROM online)
+                   AND d.kind = %(kind)s AND d.status = 'pending'
+                 ORDER BY d.id
+                   FOR UPDATE
+            ), reused AS (
+                UPDATE radius_disconnect d SET reason = %(reason)s, updated_at = %(now)s
+                  FROM pending p WHERE d.id = p.id
+            ), created AS (
+                INSERT INTO radius_disconnect (
+                    tenant_id, operator_id, created_at, updated_at, customer_id, username, kind,
+                    reason, status, attempts, next_try_at, outcome)
+                SELECT tenant_id, operator_id, %(now)s, %(now)s, id, username, %(kind)s,
+                       %(reason)s, 'pending', 0, %(now)s, ''
+                  FROM online o
+                 WHERE NOT EXISTS (SELECT 1 FROM pending p WHERE p.customer_id = o.id)
+                 ORDER BY id
+             RETURNING id
+            )
+            SELECT (SELECT count(*) FROM online), ARRAY(SELECT id FROM created ORDER BY id)
             """,
-            [customer_ids],
+            {
+                "ids": list(customer_ids),
+                "kind": kind,
+                "reason": reason[:200],
+                "now": timezone.now(),
+            },
         )
-        rows = cursor.fetchall()
-    for customer_id, tenant_id, operator_id, username in rows:
-        request(
-            tenant_id=tenant_id,
-            operator_id=operator_id,
-            customer_id=customer_id,
-            username=username,
-            kind=kind,
-            reason=reason,
-        )
-    return len(rows)
+        requested, created = cursor.fetchone()
+        if created:
+            process_disconnect_task.batch_defer(*({"disconnect_id": pk} for pk in created))
+    return int(requested)
 
 
 def _group_rows(names: list[str]) -> dict[str, set[tuple[str, str, str]]]:

@@ -1,7 +1,7 @@
 """Isolation-kit makers for the billing models."""
 
 from ispbills.billing import services
-from ispbills.billing.models import Bill, BillingRun
+from ispbills.billing.models import Bill, BillingRun, Reminder
 from ispbills.core.testing.isolation import maker
 from ispbills.customers.tests.makers import make_customer
 from ispbills.tenancy.models import Operator
@@ -20,3 +20,17 @@ def make_billing_run(operator: Operator, marker: str) -> BillingRun:
     run.summary["marker"] = marker
     run.save(update_fields=["summary"])
     return run
+
+
+@maker(Reminder)
+def make_reminder(operator: Operator, marker: str) -> Reminder:
+    # Listed by its customer, whose name is the marker.
+    bill = make_bill(operator, marker)
+    return Reminder.objects.create(
+        tenant_id=operator.tenant_id,
+        operator=operator,
+        customer=bill.customer,
+        bill=bill,
+        kind=Reminder.Kind.DUE_SOON,
+        for_date=bill.due_on,
+    )
