@@ -76,6 +76,14 @@ MENU: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        _("Billing"),
+        (
+            NavItem(_("Bills"), "billing:bill_list", "receipt", "billing.view"),
+            NavItem(_("Billing runs"), "billing:billingrun_list", "arrow-repeat", "billing.view"),
+            NavItem(_("VAT report"), "billing:vat_report", "percent", "billing.view"),
+        ),
+    ),
+    NavSection(
         _("Network"),
         (
             NavItem(_("Online sessions"), "customers:session_list", "broadcast", "customers.view"),

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from ispbills.api.v1 import viewsets
+from ispbills.billing.api.v1 import viewsets as billing_viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
@@ -27,6 +28,9 @@ router.register("nas", radius_viewsets.NasDeviceViewSet, basename="nasdevice")
 router.register("disconnects", radius_viewsets.DisconnectViewSet, basename="disconnect")
 router.register("sessions", customer_viewsets.SessionViewSet, basename="session")
 router.register("auth-log", customer_viewsets.AuthAttemptViewSet, basename="authattempt")
+router.register("bills", billing_viewsets.BillViewSet, basename="bill")
+router.register("customers", billing_viewsets.CustomerBillingViewSet, basename="customer-billing")
+router.register("billing-runs", billing_viewsets.BillingRunViewSet, basename="billingrun")
 
 app_name = "api-v1"
 urlpatterns = [

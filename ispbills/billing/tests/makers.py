@@ -1,5 +1,7 @@
 """Isolation-kit makers for the billing models."""
 
+from typing import Any
+
 from ispbills.billing import services
 from ispbills.billing.models import Bill, BillingRun, Reminder
 from ispbills.core.testing.isolation import maker
@@ -10,15 +12,19 @@ from ispbills.tenancy.models import Operator
 @maker(Bill)
 def make_bill(operator: Operator, marker: str) -> Bill:
     # The bill's description is its package's name, which carries the marker.
-    return services.generate_bill(actor=None, customer=make_customer(operator, marker))
+    bill: Any = services.generate_bill(actor=None, customer=make_customer(operator, marker))
+    bill.isolation_label = bill.description
+    return bill
 
 
 @maker(BillingRun, tenant_wide=True)
 def make_billing_run(operator: Operator, marker: str) -> BillingRun:
     make_customer(operator, marker)
-    run = services.run_billing(tenant_id=operator.tenant_id)
-    run.summary["marker"] = marker
+    run: Any = services.run_billing(tenant_id=operator.tenant_id)
+    # Shown in the run's list row and API record as a skip reason nobody else has.
+    run.summary["skipped"][marker] = 1
     run.save(update_fields=["summary"])
+    run.isolation_label = marker
     return run
 
 

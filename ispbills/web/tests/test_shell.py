@@ -62,6 +62,7 @@ NETWORK = SESSIONS | {
     "/radius/auth-log/",
     "/radius/disconnects/",
 }
+BILLING = {"/bills/", "/billing-runs/", "/reports/vat/"}  # billing.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 EVERYTHING_BUT_ISPS = (
     {
@@ -77,17 +78,19 @@ EVERYTHING_BUT_ISPS = (
     | CUSTOMERS
     | CATALOG
     | NETWORK
+    | BILLING
 )
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS,
     "bob": EVERYTHING_BUT_ISPS,
-    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS,
+    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS | BILLING,
     "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | NETWORK | NETWORK_SETTINGS,
     "dave": {"/", "/api/docs/"} | CUSTOMERS | SESSIONS,
     "ann": {"/", "/operators/", "/jobs/", "/audit/", "/login-log/", "/api/docs/"}
     | CUSTOMERS
     | CATALOG
-    | SESSIONS,
+    | SESSIONS
+    | BILLING,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | {"/isps/"},
 }
 
