@@ -13,15 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.core.access import access_of
 from ispbills.core.filtersets import ScopedFilterSet
-from ispbills.customers.models import Customer, Zone
+from ispbills.customers.models import Zone
 from ispbills.tenancy.models import Operator, Tenant
-
-
-def visible_bills(queryset: QuerySet[Bill], user: Any) -> QuerySet[Bill]:
-    """Bills of the customers the user may see (a manager: the customers assigned to them)."""
-    if access_of(user).role != "manager":
-        return queryset
-    return queryset.filter(customer__in=Customer.objects.restrict(user, "view"))
 
 
 def tenant_today(tenant_id: int | None) -> dt.date:
@@ -51,10 +44,6 @@ class BillFilterSet(ScopedFilterSet):
     class Meta:
         model = Bill
         fields = ["q", "status", "kind", "period", "operator", "zone", "overdue"]
-
-    @property
-    def qs(self) -> Any:
-        return visible_bills(super().qs, self.user)
 
     def search(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
         value = value.strip()

@@ -193,6 +193,13 @@ class Bill(TenantOwned):
     def __str__(self) -> str:
         return self.display_number
 
+    @classmethod
+    def scope_rows(cls, queryset: Any, access: Any, action: str) -> Any:
+        # Managers work only with their assigned customers, and so with their bills.
+        if access.role == "manager":
+            return queryset.filter(customer__manager_id=access.user_id)
+        return queryset
+
     @property
     def display_number(self) -> str:
         prefix = "CR" if self.kind == self.Kind.REVERSAL else "INV"

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ispbills.billing.models import AdvanceDebit, Bill, BillingRun, InvoiceCounter
 from ispbills.core import audit
@@ -30,15 +31,15 @@ from ispbills.tenancy.models import Operator
 
 # Why a customer gets no bill, as the run summary and the preview name it.
 SKIP_REASONS = {
-    "no_package": _("no package"),
-    "free_package": _("free package"),
-    "daily_package": _("daily-rate package (billed by day)"),
-    "suspended": _("suspended"),
-    "disabled": _("disabled"),
-    "deleted": _("deleted"),
-    "trial": _("trial account"),
-    "auto_bill_off": _("automatic billing is off in the billing profile"),
-    "already_billed": _("already billed for this period"),
+    "no_package": gettext_lazy("no package"),
+    "free_package": gettext_lazy("free package"),
+    "daily_package": gettext_lazy("daily-rate package (billed by day)"),
+    "suspended": gettext_lazy("suspended"),
+    "disabled": gettext_lazy("disabled"),
+    "deleted": gettext_lazy("deleted"),
+    "trial": gettext_lazy("trial account"),
+    "auto_bill_off": gettext_lazy("automatic billing is off in the billing profile"),
+    "already_billed": gettext_lazy("already billed for this period"),
 }
 
 # What each customer's bill for the period holding %(at)s would be, and why it would not be

@@ -82,7 +82,7 @@ class BillingRunTable(tables.Table):
 
 def reason_label(reason: str) -> str:
     """A skip reason's code named in the reader's language."""
-    return gettext(str(SKIP_REASONS[reason])) if reason in SKIP_REASONS else reason
+    return str(SKIP_REASONS.get(reason, reason))
 
 
 def skipped_summary(skipped: dict[str, int]) -> str:

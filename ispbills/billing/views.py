@@ -21,7 +21,6 @@ from ispbills.billing.filtersets import (
     BillFilterSet,
     BillingRunFilterSet,
     tenant_today,
-    visible_bills,
 )
 from ispbills.billing.forms import BillingRunForm, VatReportForm, VoidBillForm
 from ispbills.billing.models import Bill, BillingRun
@@ -59,8 +58,7 @@ class BillDetailView(ObjectDetailView):
     template_name = "billing/bill_detail.html"
 
     def get_queryset(self) -> QuerySet[Bill]:
-        queryset = super().get_queryset().select_related("customer", "reverses", "created_by")
-        return visible_bills(queryset, self.request.user)
+        return super().get_queryset().select_related("customer", "reverses", "created_by")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -82,9 +80,6 @@ class BillVoidView(ServiceFormView):
     action = "change"
     title = gettext_lazy("Void bill")
     success_message = gettext_lazy("Bill %(object)s voided.")
-
-    def get_queryset(self) -> QuerySet[Bill]:
-        return visible_bills(super().get_queryset(), self.request.user)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -34,7 +34,7 @@ class BillSerializer(MoneyFieldsMixin, ScopedModelSerializer):
     customer_username = serializers.CharField(source="customer.username", read_only=True)
     payable = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     lines = serializers.SerializerMethodField()
-    reversal: Any = serializers.PrimaryKeyRelatedField(read_only=True)
+    reversal = serializers.SerializerMethodField(help_text="The reversal that voided this bill")
 
     class Meta:
         model = Bill
@@ -73,6 +73,10 @@ class BillSerializer(MoneyFieldsMixin, ScopedModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(BillLineSerializer(many=True))
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_reversal(self, bill: Bill) -> int | None:
+        return next((reversal.pk for reversal in bill.reversals.all()), None)
+
     def get_lines(self, bill: Bill) -> list[dict[str, Any]]:
         """The lines named in the caller's language."""
         return [{"label": label, "amount": f"{amount:.2f}"} for label, amount in named_lines(bill)]

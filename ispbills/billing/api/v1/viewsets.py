@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from ispbills.billing import services
 from ispbills.billing.actions import noon_of, parse_day, start_billing_run
 from ispbills.billing.api.v1 import serializers
-from ispbills.billing.filtersets import BillFilterSet, BillingRunFilterSet, visible_bills
+from ispbills.billing.filtersets import BillFilterSet, BillingRunFilterSet
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.core.access import access_of
 from ispbills.core.api import ScopedGenericViewSet, ScopedReadOnlyViewSet
@@ -24,12 +24,9 @@ from ispbills.customers.models import Customer
 class BillViewSet(ScopedReadOnlyViewSet):
     """Bills of the customers the caller may see, newest number first."""
 
-    queryset = Bill.objects.select_related("customer", "reversal")
+    queryset = Bill.objects.select_related("customer").prefetch_related("reversals")
     serializer_class = serializers.BillSerializer
     filterset_class = BillFilterSet
-
-    def get_queryset(self) -> Any:
-        return visible_bills(super().get_queryset(), self.request.user)
 
     @extend_schema(
         summary="Void the bill: a reversal bill cancels it and its advance goes back.",
