@@ -80,6 +80,7 @@ MENU: tuple[NavSection, ...] = (
         (
             NavItem(_("Bills"), "billing:bill_list", "receipt", "billing.view"),
             NavItem(_("Billing runs"), "billing:billingrun_list", "arrow-repeat", "billing.view"),
+            NavItem(_("Reminders"), "reminders:reminder_list", "bell", "billing.view"),
             NavItem(_("VAT report"), "billing:vat_report", "percent", "billing.view"),
         ),
     ),

@@ -62,7 +62,7 @@ NETWORK = SESSIONS | {
     "/radius/auth-log/",
     "/radius/disconnects/",
 }
-BILLING = {"/bills/", "/billing-runs/", "/reports/vat/"}  # billing.view
+BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billing.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 EVERYTHING_BUT_ISPS = (
     {
