@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("ispbills.customers.urls")),
     path("", include("ispbills.catalog.urls")),
     path("", include("ispbills.network.urls")),
+    path("", include("ispbills.billing.pdf_urls")),
     path("radius/", include("ispbills.radius.urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/v1/", include("ispbills.api.v1.urls")),

@@ -9,8 +9,11 @@ from ispbills.tenancy.models import Operator
 
 @maker(Bill)
 def make_bill(operator: Operator, marker: str) -> Bill:
-    # The bill's description is its package's name, which carries the marker.
-    return services.generate_bill(actor=None, customer=make_customer(operator, marker))
+    # The bill's description is its package's name, which carries the marker; its str() is
+    # its number, so the kit is told the marker.
+    bill = services.generate_bill(actor=None, customer=make_customer(operator, marker))
+    bill.isolation_marker = marker  # type: ignore[attr-defined]
+    return bill
 
 
 @maker(BillingRun, tenant_wide=True)
