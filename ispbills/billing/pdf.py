@@ -1,11 +1,13 @@
 """Bills as PDF: one A4 invoice per bill, rendered by WeasyPrint from a Django template.
 
 Text is shaped by Pango and HarfBuzz, so Bangla conjuncts and vowel signs come out right.
-Fonts are the vendored Noto Sans Bengali (static files) with DejaVu Sans from the operating
-system for Latin text. Rendering never fetches from the network: the only resources it may
-read are those font files.
+Fonts are the vendored Noto Sans Bengali (static files, unpacked from WOFF2 once per process)
+with DejaVu Sans from the operating system for Latin text. Rendering never fetches from the
+network: the only resources it may read are those font files.
 """
 
+import functools
+import tempfile
 import zipfile
 import zoneinfo
 from dataclasses import dataclass
@@ -37,13 +39,30 @@ class PdfUnavailableError(RuntimeError):
     """WeasyPrint or the system libraries it needs (Pango) are not installed."""
 
 
+@functools.cache
 def _font_paths() -> dict[int, Path]:
+    """The fonts as TrueType files, unpacked once per process from the vendored WOFF2 (unpacking
+    takes longer than laying out a bill)."""
+    from fontTools.ttLib import woff2
+
+    unpacked = Path(tempfile.mkdtemp(prefix="ispbills-fonts-"))
     paths = {}
     for weight, name in FONT_FILES.items():
         found = finders.find(name)
         if not found:
             raise PdfUnavailableError(f"the font {name} is missing from the static files")
-        paths[weight] = Path(str(found)).resolve()
+        target = unpacked / Path(name).with_suffix(".ttf").name
+        with Path(str(found)).open("rb") as source, target.open("wb") as out:
+            woff2.decompress(source, out)
+        paths[weight] = target.resolve()
+    return paths
+
+
+def _fonts() -> dict[int, Path]:
+    paths = _font_paths()
+    if not all(path.exists() for path in paths.values()):  # a temp cleaner removed them
+        _font_paths.cache_clear()
+        paths = _font_paths()
     return paths
 
 
@@ -137,7 +156,7 @@ def render_bill_pdf(bill: Bill, language: str) -> bytes:
         from weasyprint import HTML
     except OSError as exc:  # Pango missing: WeasyPrint fails when it loads the libraries.
         raise PdfUnavailableError(str(exc)) from exc
-    fonts = _font_paths()
+    fonts = _fonts()
     bill = (
         Bill.objects.select_related(
             "tenant", "operator", "customer", "reverses", "reversal", "customer__zone"

@@ -9,6 +9,9 @@ app_name = "billing_pdf"
 
 urlpatterns = [
     path("bills/<int:pk>/pdf/", pdf_views.BillPdfView.as_view(), name="bill_pdf"),
+    path(
+        "billing-runs/<int:pk>/pdfs/", pdf_views.RunPdfExportView.as_view(), name="run_pdf_export"
+    ),
 ]
 
 api_urlpatterns = [
