@@ -22,4 +22,5 @@ def make_billing_run(operator: Operator, marker: str) -> BillingRun:
     run = services.run_billing(tenant_id=operator.tenant_id)
     run.summary["marker"] = marker
     run.save(update_fields=["summary"])
+    run.isolation_marker = marker  # type: ignore[attr-defined]
     return run
