@@ -206,6 +206,11 @@ class Bill(TenantOwned):
         return f"{prefix}-{self.number:06d}"
 
     @property
+    def reversal(self) -> "Bill | None":
+        """The reversal that voided this bill, if any (prefetch ``reversals`` for lists)."""
+        return next(iter(self.reversals.all()), None)
+
+    @property
     def payable(self) -> Any:
         return self.total - self.paid_amount
 

@@ -62,3 +62,29 @@ def compute_reminders_task(timestamp: int) -> dict[str, int]:
     from ispbills.billing.automation import compute_reminders
 
     return compute_reminders()
+
+
+@jobs.task(queue="exports")
+def export_run_pdfs_task(
+    run_id: int, billing_run_id: int, user_id: int, acting_tenant_id: int | None
+) -> None:
+    """A ZIP of a billing run's bills as PDFs, for the user who asked, as that user sees them."""
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from ispbills.billing.pdf import write_run_pdfs
+
+    user: Any = get_user_model().objects.get(pk=user_id)
+    user.selected_tenant_id = acting_tenant_id
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        result = write_run_pdfs(
+            progress=progress,
+            billing_run_id=billing_run_id,
+            user=user,
+            language=translation.get_language() or "en",
+        )
+        return gettext("%(bills)s bills") % {"bills": result["bills"]}, result
+
+    jobs.run_tracked(run_id, body)

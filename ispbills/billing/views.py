@@ -65,7 +65,7 @@ class BillDetailView(ObjectDetailView):
         bill, user = self.object, self.request.user
         context["lines"] = named_lines(bill)
         context["show_money"] = access_of(user).can("money.view")
-        context["reversal"] = Bill.objects.filter(reverses=bill).first()
+        context["reversal"] = bill.reversal
         context["may_void"] = (
             bill.kind == Bill.Kind.INVOICE
             and bill.status != Bill.Status.VOID

@@ -41,6 +41,8 @@ AUDIT_EXPORT = registry.register_export(
 
 
 FORMATS = ("csv", "xlsx")
+# What a job may leave for download: exports, and archives such as a run's PDF bills.
+DOWNLOAD_FORMATS = (*FORMATS, "zip")
 
 
 def export_path(run_id: int, fmt: str = "csv") -> Path:

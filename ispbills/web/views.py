@@ -301,8 +301,8 @@ class JobDownloadView(ObjectDetailView):
             raise PermissionDenied
         name = str(run.result.get("file") or "")
         fmt = name.rsplit(".", 1)[-1]
-        # Only the run's own file (export-<id>.csv/.xlsx), never a path taken from elsewhere.
-        if fmt not in exports.FORMATS or name != exports.export_path(run.pk, fmt).name:
+        # Only the run's own file (export-<id>.csv/.xlsx/.zip), never a path taken from elsewhere.
+        if fmt not in exports.DOWNLOAD_FORMATS or name != exports.export_path(run.pk, fmt).name:
             raise Http404(_("This job has no file to download."))
         path = exports.export_path(run.pk, fmt)
         if run.status != JobRun.Status.SUCCEEDED or not path.exists():

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from ispbills.api.v1 import viewsets
+from ispbills.billing import pdf_urls as billing_pdf_urls
 from ispbills.billing.api.v1 import viewsets as billing_viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
@@ -36,4 +37,5 @@ app_name = "api-v1"
 urlpatterns = [
     path("me/", viewsets.MeView.as_view(), name="me"),
     *router.urls,
+    *billing_pdf_urls.api_urlpatterns,
 ]

@@ -75,7 +75,7 @@ class BillSerializer(MoneyFieldsMixin, ScopedModelSerializer):
     @extend_schema_field(BillLineSerializer(many=True))
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_reversal(self, bill: Bill) -> int | None:
-        return next((reversal.pk for reversal in bill.reversals.all()), None)
+        return bill.reversal.pk if bill.reversal else None
 
     def get_lines(self, bill: Bill) -> list[dict[str, Any]]:
         """The lines named in the caller's language."""
