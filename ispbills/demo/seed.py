@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
+from ispbills.billing.services import run_billing
 from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
@@ -117,6 +118,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     seed_customers(tenant, customers)
     provision_demo(tenant)
     seed_accounting(tenant)
+    run_billing(tenant_id=tenant.pk)  # this period's bills, advances applied
     return DEMO_LOGINS
 
 

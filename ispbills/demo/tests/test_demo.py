@@ -131,3 +131,13 @@ def test_the_demo_network_puts_suspended_customers_in_the_walled_garden(db: Any)
         usage_of(static).assigned
         == Customer.objects.filter(static_ipv4__isnull=False).exclude(status="deleted").count()
     )
+
+
+def test_demo_customers_have_this_periods_bills(db: Any) -> None:
+    from ispbills.billing.models import Bill, BillingRun
+
+    seed_demo(password="Demo-pass-2026")
+
+    run = BillingRun.objects.get()
+    assert run.status == "succeeded"
+    assert Bill.objects.count() == run.summary["billed"] > DEMO_CUSTOMERS // 2
