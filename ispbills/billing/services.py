@@ -135,7 +135,8 @@ fresh AS (
         subtotal, discount, vat, vat_rate, vat_inclusive, total, advance_applied,
         paid_amount, status, void_reason, created_by_id)
     SELECT tenant_id, operator_id, now(), now(), number, 'invoice', customer_id, %(run_id)s,
-           period_start, period_end, today, period_start, package_id, package_name,
+           period_start, period_end, today, greatest(period_start, today), package_id,
+           package_name,
            jsonb_build_array(jsonb_build_object(
                'kind', 'package', 'amount', subtotal::text, 'days', days, 'of', cycle_days))
            || CASE WHEN discount > 0 THEN jsonb_build_array(jsonb_build_object(

@@ -329,3 +329,20 @@ def test_the_periodic_run_bills_each_isp_once_a_day_of_its_calendar(
     acme_runs = BillingRun.objects.filter(tenant=cast.acme).order_by("pk")
     assert [run.run_date.isoformat() for run in acme_runs] == ["2026-11-26", "2026-11-27"]
     assert Bill.objects.count() == 1  # billed once for the period
+
+
+def test_a_bill_is_never_overdue_when_it_is_issued(cast, register, profile, joined_long_ago):
+    on_time = register(billing_profile=profile(1))
+    late = register(billing_profile=profile(1))
+
+    first_day = services.generate_bill(actor=None, customer=on_time, at=at("2026-11-01"))
+    mid_period = services.generate_bill(actor=None, customer=late, at=at("2026-11-26"))
+
+    assert (first_day.period_start, first_day.due_on) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 1),
+    )
+    assert (mid_period.period_start, mid_period.due_on) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 26),
+    )
