@@ -346,3 +346,33 @@ def test_a_bill_is_never_overdue_when_it_is_issued(cast, register, profile, join
         dt.date(2026, 11, 1),
         dt.date(2026, 11, 26),
     )
+
+
+@pytest.mark.parametrize(
+    ("moment", "period"),
+    [
+        # London is on summer time (UTC+1) from 29 Mar 2026: 23:30 UTC on 31 Mar is 1 Apr there.
+        (dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC), ("2026-04-01", "2026-04-30")),
+        (dt.datetime(2026, 3, 31, 22, 59, tzinfo=dt.UTC), ("2026-03-01", "2026-03-31")),
+        # Back on GMT from 25 Oct 2026: 23:30 UTC on 31 Oct is still 31 Oct there.
+        (dt.datetime(2026, 10, 31, 23, 30, tzinfo=dt.UTC), ("2026-10-01", "2026-10-31")),
+        (dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC), ("2026-11-01", "2026-11-30")),
+    ],
+)
+def test_periods_of_an_isp_in_a_summer_time_zone(cast, moment, period):
+    from ispbills.catalog.tests.makers import make_package
+
+    with time_machine.travel(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), tick=False):
+        customer = customers.register_customer(
+            actor=None,
+            operator=cast.globex_east,
+            username="london-1",
+            name="Londoner",
+            mobile="01711555001",
+            service_password="pw-123456",
+            package=make_package(cast.globex_east, "Globex Home"),
+        )
+
+    preview = services.preview(customer, at=moment)
+
+    assert (preview.period_start.isoformat(), preview.period_end.isoformat()) == period
