@@ -33,7 +33,6 @@ from ispbills.tenancy.models import Operator
 SKIP_REASONS = {
     "no_package": gettext_lazy("no package"),
     "free_package": gettext_lazy("free package"),
-    "daily_package": gettext_lazy("daily-rate package (billed by day)"),
     "suspended": gettext_lazy("suspended"),
     "disabled": gettext_lazy("disabled"),
     "deleted": gettext_lazy("deleted"),
@@ -57,9 +56,15 @@ bounds AS MATERIALIZED (
     SELECT cu.id AS customer_id, cu.tenant_id, cu.operator_id, cu.status, cu.is_trial,
            cu.package_id, greatest(cu.advance_balance, 0) AS advance,
            coalesce(cu.custom_price, p.price) AS price,
-           greatest(k.cycle_start, (cu.created_at AT TIME ZONE k.timezone)::date)
-               AS period_start,
-           k.today, k.cycle_start, k.next_start, k.due_day,
+           -- A daily-rate package is billed one day at a time: the period is today.
+           CASE WHEN p.billing_type = 'daily' THEN k.today
+                ELSE greatest(k.cycle_start, (cu.created_at AT TIME ZONE k.timezone)::date)
+           END AS period_start,
+           CASE WHEN p.billing_type = 'daily' THEN k.today ELSE k.cycle_start END
+               AS cycle_start,
+           CASE WHEN p.billing_type = 'daily' THEN k.today + 1 ELSE k.next_start END
+               AS next_start,
+           k.today, k.due_day,
            p.name AS package_name, p.billing_type,
            coalesce(b.auto_bill, true) AS auto_bill,
            coalesce(b.discount_kind, 'none') AS discount_kind,
@@ -96,7 +101,6 @@ bounds AS MATERIALIZED (
            subtotal - discount + CASE WHEN vat_inclusive THEN 0 ELSE vat END AS total,
            CASE WHEN package_id IS NULL THEN 'no_package'
                 WHEN billing_type = 'free' THEN 'free_package'
-                WHEN billing_type = 'daily' THEN 'daily_package'
                 WHEN status NOT IN ('active', 'fup') THEN status
                 WHEN is_trial THEN 'trial'
                 WHEN %(run)s AND NOT auto_bill THEN 'auto_bill_off'

@@ -376,3 +376,41 @@ def test_periods_of_an_isp_in_a_summer_time_zone(cast, moment, period):
     preview = services.preview(customer, at=moment)
 
     assert (preview.period_start.isoformat(), preview.period_end.isoformat()) == period
+
+
+def test_a_daily_rate_package_is_billed_one_day_at_a_time_from_the_advance(
+    cast, register, joined_long_ago
+):
+    daily = catalog.save_package(
+        actor=None,
+        operator=cast.acme_root,
+        name="Day pass",
+        download_kbps=5000,
+        upload_kbps=1000,
+        price="20",
+        billing_type="daily",
+    )
+    customer = register(package=daily)
+    Customer.objects.filter(pk=customer.pk).update(advance_balance=Decimal("30.00"))
+
+    first = services.run_billing(tenant_id=cast.acme.pk, at=at("2026-11-26"))
+    same_day = services.run_billing(tenant_id=cast.acme.pk, at=at("2026-11-26", hour=20))
+    next_day = services.run_billing(tenant_id=cast.acme.pk, at=at("2026-11-27"))
+
+    bills = list(Bill.objects.filter(customer=customer).order_by("period_start"))
+    assert (first.summary["billed"], same_day.summary["billed"], next_day.summary["billed"]) == (
+        1,
+        0,
+        1,
+    )
+    assert [(b.period_start, b.period_end, b.total) for b in bills] == [
+        (dt.date(2026, 11, 26), dt.date(2026, 11, 26), Decimal("20.00")),
+        (dt.date(2026, 11, 27), dt.date(2026, 11, 27), Decimal("20.00")),
+    ]
+    # 30.00 of advance: the first day is paid, the second day half.
+    assert [(b.status, b.advance_applied) for b in bills] == [
+        ("paid", Decimal("20.00")),
+        ("partially_paid", Decimal("10.00")),
+    ]
+    customer.refresh_from_db()
+    assert customer.advance_balance == Decimal("0.00")
