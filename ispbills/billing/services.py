@@ -27,6 +27,7 @@ from ispbills.core.jobs import Progress
 from ispbills.core.money import ZERO
 from ispbills.customers.models import Customer
 from ispbills.radius.accounting import cycle_start_sql, next_cycle_start_sql
+from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator
 
 # Why a customer gets no bill, as the run summary and the preview name it.
@@ -64,7 +65,8 @@ bounds AS MATERIALIZED (
                AS cycle_start,
            CASE WHEN p.billing_type = 'daily' THEN k.today + 1 ELSE k.next_start END
                AS next_start,
-           k.today, k.due_day,
+           k.today, k.due_day, k.timezone, cu.expires_at,
+           coalesce(b.min_validity_days, 0) AS min_validity_days,
            p.name AS package_name, p.billing_type,
            coalesce(b.auto_bill, true) AS auto_bill,
            coalesce(b.discount_kind, 'none') AS discount_kind,
@@ -128,10 +130,15 @@ NO_JIT = "SET LOCAL jit = off"
 ISSUE_SQL = f"""
 WITH {PRICED_SQL},
 fresh AS (
-    SELECT ready.*,
+    SELECT ready.*, expiry.new_expiry,
+           ready.expires_at IS NOT NULL AND ready.expires_at < expiry.new_expiry AS extends,
            (SELECT last_number FROM billing_invoicecounter WHERE tenant_id = ready.tenant_id)
            + row_number() OVER (PARTITION BY tenant_id ORDER BY customer_id) AS number
-      FROM ready WHERE skip IS NULL
+      FROM ready, LATERAL (
+          SELECT greatest(((ready.period_end + 1)::timestamp AT TIME ZONE ready.timezone),
+                          now() + make_interval(days => ready.min_validity_days)) AS new_expiry
+      ) expiry
+     WHERE skip IS NULL
 ), bills AS (
     INSERT INTO billing_bill (
         tenant_id, operator_id, created_at, updated_at, number, kind, customer_id, run_id,
@@ -158,17 +165,23 @@ fresh AS (
                 ELSE 'unpaid' END,
            '', %(user_id)s
       FROM fresh
-    RETURNING id, tenant_id, customer_id, total, advance_applied
+    RETURNING id, tenant_id, customer_id, total, advance_applied, status
 ), debits AS (
     INSERT INTO billing_advancedebit (bill_id, customer_id, amount, at, posted)
     SELECT id, customer_id, advance_applied, now(), false FROM bills WHERE advance_applied > 0
     RETURNING 1
 ), advance AS (
+    -- One update a customer: the advance the bill consumed, and (prepaid validity) a
+    -- customer with an expiry whose bill the advance paid in full is served to the end of
+    -- the paid period, at least the billing profile's minimum validity.
     UPDATE customers_customer cu
-       SET advance_balance = cu.advance_balance - bills.advance_applied
-      FROM bills
-     WHERE cu.id = bills.customer_id AND bills.advance_applied > 0
-    RETURNING 1
+       SET advance_balance = cu.advance_balance - bills.advance_applied,
+           expires_at = CASE WHEN bills.status = 'paid' AND f.extends THEN f.new_expiry
+                             ELSE cu.expires_at END
+      FROM bills JOIN fresh f ON f.customer_id = bills.customer_id
+     WHERE cu.id = bills.customer_id
+       AND (bills.advance_applied > 0 OR (bills.status = 'paid' AND f.extends))
+    RETURNING cu.id, bills.status = 'paid' AND f.extends AS extended
 ), bump AS (
     UPDATE billing_invoicecounter n
        SET last_number = n.last_number + issued.count
@@ -183,7 +196,8 @@ SELECT (SELECT count(*) FROM bills),
        (SELECT coalesce(sum(advance_applied), 0) FROM bills),
        (SELECT coalesce(jsonb_object_agg(skip, count), '{{{{}}}}') FROM skipped),
        (SELECT count(*) FROM debits) + (SELECT count(*) FROM advance) + (SELECT count(*) FROM bump),
-       (SELECT array_agg(id) FROM bills)
+       (SELECT array_agg(id) FROM bills),
+       (SELECT array_agg(id) FROM advance WHERE extended)
 """
 
 
@@ -261,7 +275,9 @@ def _issue(
     with connection.cursor() as cursor:
         cursor.execute(NO_JIT)
         cursor.execute(ISSUE_SQL.format(where=where), params)
-        count, total, applied, skipped, _writes, ids = cursor.fetchone()
+        count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
+    # Extended expiries reach RADIUS (the Expiration item) in the same transaction.
+    provision_customers(extended or [])
     # Django reads jsonb as text (its JSONField decodes it); so do we.
     return count, Decimal(total), Decimal(applied), json.loads(skipped), list(ids or [])
 

@@ -414,3 +414,32 @@ def test_a_daily_rate_package_is_billed_one_day_at_a_time_from_the_advance(
     ]
     customer.refresh_from_db()
     assert customer.advance_balance == Decimal("0.00")
+
+
+def test_a_bill_the_advance_pays_in_full_extends_the_customers_validity(
+    cast, register, profile, joined_long_ago
+):
+    from ispbills.radius.models import RadCheck
+
+    expiry = dt.datetime(2026, 11, 30, 18, 0, tzinfo=dt.UTC)  # 1 Dec 00:00 in Dhaka
+    prepaid = register(billing_profile=profile(1), expires_at=expiry)
+    short = register(billing_profile=profile(1), expires_at=expiry)
+    unlimited = register(billing_profile=profile(1))
+    Customer.objects.filter(pk__in=[prepaid.pk, unlimited.pk]).update(
+        advance_balance=Decimal("800.00")
+    )
+    Customer.objects.filter(pk=short.pk).update(advance_balance=Decimal("799.99"))
+
+    services.run_billing(tenant_id=cast.acme.pk, at=at("2026-12-01"))
+
+    expiries = dict(
+        Customer.objects.filter(pk__in=[prepaid.pk, short.pk, unlimited.pk]).values_list(
+            "pk", "expires_at"
+        )
+    )
+    # Paid to the end of December: served until 1 Jan 00:00 in Dhaka.
+    assert expiries[prepaid.pk] == dt.datetime(2026, 12, 31, 18, 0, tzinfo=dt.UTC)
+    assert expiries[short.pk] == expiry  # not paid in full: nothing extended
+    assert expiries[unlimited.pk] is None  # no expiry stays none
+    expiration = RadCheck.objects.get(username=prepaid.username, attribute="Expiration")
+    assert expiration.value == str(int(expiries[prepaid.pk].timestamp()))
