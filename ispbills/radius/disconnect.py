@@ -98,10 +98,16 @@ def request_for_customers(customer_ids: list[int], *, kind: str, reason: str) ->
         cursor.execute(
             """
             WITH online AS (
+                -- A username's sessions are its claimant's (the live customer with it,
+                -- lowest id: provisioning's rule); another ISP's namesake is left alone.
                 SELECT c.id, c.tenant_id, c.operator_id, c.username FROM customers_customer c
                  WHERE c.id = ANY(%(ids)s) AND EXISTS (
                        SELECT 1 FROM radacct a
                         WHERE a.username = c.username AND a.acctstoptime IS NULL)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM customers_customer x
+                        WHERE upper(x.username) = upper(c.username) AND x.username = c.username
+                          AND x.status <> 'deleted' AND x.id < c.id)
             ), pending AS (
                 SELECT d.id, d.customer_id FROM radius_disconnect d
                  WHERE d.customer_id IN (SELECT id FROM online)
@@ -192,8 +198,8 @@ def fup_changes_pool(customer_id: int) -> bool:
     return bool(row and row[0])
 
 
-def open_sessions(username: str) -> list[OpenSession]:
-    """The username's open sessions, each with its NAS device when the NAS is known."""
+def open_sessions(username: str, tenant_id: int) -> list[OpenSession]:
+    """The username's open sessions, each with its NAS device when it is one of the ISP's."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -206,7 +212,9 @@ def open_sessions(username: str) -> list[OpenSession]:
         rows = cursor.fetchall()
     devices = {
         str(device.address): device
-        for device in NasDevice.objects.filter(address__in={row[1] for row in rows})
+        for device in NasDevice.objects.filter(
+            tenant_id=tenant_id, address__in={row[1] for row in rows}
+        )
     }
     return [
         OpenSession(session_id, nas_ip, framed_ip, devices.get(nas_ip))
@@ -309,7 +317,7 @@ def process(disconnect_id: int, *, now: dt.datetime | None = None) -> str | None
         )
         if item is None or (item.next_try_at and item.next_try_at > now):
             return None
-        sessions = open_sessions(item.username)
+        sessions = open_sessions(item.username, item.tenant_id)
         if not sessions:
             verdict = "verified: no open session" if item.attempts else "not online"
             _finish(item, Disconnect.Status.DONE, verdict, now)

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ispbills.core.access import access_of
 from ispbills.core.views import ObjectActionView, ObjectDetailView, ObjectListView, ServiceFormView
 from ispbills.radius import services
 from ispbills.radius.exports import DISCONNECT_EXPORT
@@ -54,9 +55,14 @@ class NasDeviceDetailView(ObjectDetailView):
         sessions = RadAcct.objects.filter(
             nas_ip_address=device.address, stop_time__isnull=True
         ).order_by("-id")
-        context["sessions"] = Paginator(sessions, SESSIONS_PER_PAGE).get_page(
-            self.request.GET.get("page")
-        )
+        context["online"] = sessions.count()
+        # Every session on the router is the ISP's; staff of a subtree see who is online
+        # through the sessions page, which shows only the customers they may see.
+        access = access_of(user)
+        if access.tenant_wide or access.is_superadmin:
+            context["sessions"] = Paginator(sessions, SESSIONS_PER_PAGE).get_page(
+                self.request.GET.get("page")
+            )
         context["may_change"] = (
             NasDevice.objects.restrict(user, "change").filter(pk=device.pk).exists()
         )

@@ -249,3 +249,35 @@ def test_a_new_package_speed_re_rates_its_live_sessions_and_a_new_price_does_not
     assert (item.kind, item.reason) == ("coa", "package speed changed")
     assert disconnect.process(item.pk) == Disconnect.Status.DONE
     assert session.rate_limit == "5000k/30000k"
+
+
+def test_a_namesake_in_another_isp_never_disconnects_the_claimants_session(cast, home):
+    from ispbills.catalog.tests.makers import make_package
+
+    acme = services.register_customer(
+        actor=None,
+        operator=cast.north,
+        username="same-name",
+        name="Acme's",
+        mobile="01711999011",
+        service_password="pw-123456",
+        package=home,
+    )
+    globex = services.register_customer(
+        actor=None,
+        operator=cast.globex_east,
+        username="same-name",
+        name="Globex's",
+        mobile="01711999012",
+        service_password="pw-123456",
+        package=make_package(cast.globex_east, "Globex Home"),
+    )
+    RadAcct.objects.create(
+        session_id="n1", unique_id="n1", username="same-name", nas_ip_address="10.0.0.1"
+    )
+
+    # The session is Acme's customer's (the claimant): Globex's suspension leaves it alone.
+    assert disconnect.request_for_customers([globex.pk], kind="disconnect", reason="x") == 0
+    assert not Disconnect.objects.exists()
+    assert disconnect.request_for_customers([acme.pk], kind="disconnect", reason="x") == 1
+    assert Disconnect.objects.get().customer_id == acme.pk

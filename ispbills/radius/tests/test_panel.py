@@ -241,3 +241,20 @@ def test_the_customer_page_lists_its_disconnect_requests(cast: Any) -> None:
     tab = html.split('data-testid="customer-disconnects"')[1]
     assert "package changed" in tab
     assert "LEAKother001" not in tab
+
+
+def test_staff_of_a_subtree_see_a_routers_load_not_who_is_on_it(cast: Any) -> None:
+    router = make_nas_device(cast.north, "North-1")
+    RadAcct.objects.create(
+        session_id="n1",
+        unique_id="n1",
+        username="someone-else",
+        nas_ip_address=router.address,
+        start_time=timezone.now(),
+    )
+
+    detail = page(cast.bob, f"/radius/nas/{router.pk}/")
+
+    assert 'data-testid="online-count">1<' in detail
+    assert "someone-else" not in detail
+    assert f"/radius/sessions/?nas={router.pk}" in detail
