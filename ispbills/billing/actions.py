@@ -26,11 +26,25 @@ def parse_day(value: str | None) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise DomainError(
             _("Give the date as YYYY-MM-DD."), fields={"date": [_("Enter a valid date.")]}
         ) from None
+    return billing_day(day)
+
+
+# Bills are for this century: a typo such as 0026 or 9999 gets an error, not a bill.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+
+def billing_day(day: dt.date) -> dt.date:
+    """``day`` when a bill may be for it; else a clear error."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DomainError(
+            _("Give a date from 2000 to 2099."), fields={"date": [_("Out of range.")]}
+        )
+    return day
 
 
 def may_start_runs(user: Any) -> bool:

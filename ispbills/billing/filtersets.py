@@ -49,7 +49,7 @@ class BillFilterSet(ScopedFilterSet):
         value = value.strip()
         number = value.upper().removeprefix("INV-").removeprefix("CR-")
         match = Q(customer__username__icontains=value)
-        if number.isdigit():
+        if number.isascii() and number.isdigit():
             match |= Q(number=int(number))
         return queryset.filter(match)
 
@@ -57,9 +57,9 @@ class BillFilterSet(ScopedFilterSet):
         """Bills whose period starts in the month ``YYYY-MM`` (unknown months match nothing)."""
         try:
             first = dt.date.fromisoformat(f"{value.strip()}-01")
-        except ValueError:
+            following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        except (ValueError, OverflowError):
             return queryset.none()
-        following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return queryset.filter(period_start__gte=first, period_start__lt=following)
 
     def only_overdue(self, queryset: QuerySet[Bill], name: str, value: bool | None) -> Any:

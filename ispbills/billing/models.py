@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.models import TenantOwned
 from ispbills.core.money import money_field
+from ispbills.customers.models import ManagedThroughCustomer
 
 
 class InvoiceCounter(models.Model):
@@ -65,7 +66,7 @@ class BillingRun(TenantOwned):
         return f"{self.run_date} ({self.get_status_display()})"
 
 
-class Bill(TenantOwned):
+class Bill(ManagedThroughCustomer, TenantOwned):
     """A customer's bill for one period, or the reversal that voids one."""
 
     access_area = "billing"
@@ -193,13 +194,6 @@ class Bill(TenantOwned):
     def __str__(self) -> str:
         return self.display_number
 
-    @classmethod
-    def scope_rows(cls, queryset: Any, access: Any, action: str) -> Any:
-        # Managers work only with their assigned customers, and so with their bills.
-        if access.role == "manager":
-            return queryset.filter(customer__manager_id=access.user_id)
-        return queryset
-
     @property
     def display_number(self) -> str:
         prefix = "CR" if self.kind == self.Kind.REVERSAL else "INV"
@@ -238,7 +232,7 @@ class AdvanceDebit(models.Model):
         return f"{self.bill_id}: {self.amount}"
 
 
-class Reminder(TenantOwned):
+class Reminder(ManagedThroughCustomer, TenantOwned):
     """A due-date reminder or expiry warning computed by the daily job, once per customer,
     kind and date; its domain event is what the notifications deliver."""
 

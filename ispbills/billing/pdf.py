@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.core import exports
 from ispbills.core.access import access_of
-from ispbills.core.errors import NotAllowedError
+from ispbills.core.errors import DomainError, NotAllowedError
 from ispbills.core.jobs import Progress, start_job_run
 from ispbills.core.models import JobRun
 from ispbills.core.money import format_money
@@ -35,8 +35,17 @@ FONT_FILES = {
 }
 
 
-class PdfUnavailableError(RuntimeError):
+class PdfUnavailableError(DomainError):
     """WeasyPrint or the system libraries it needs (Pango) are not installed."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            _("PDF invoices are not available on this server (%(detail)s); see docs/deploy.md.")
+            % {"detail": detail}
+        )
 
 
 @functools.cache
@@ -154,7 +163,7 @@ def render_bill_pdf(bill: Bill, language: str) -> bytes:
     """The bill as an A4 PDF in ``language`` (``bn`` or ``en``)."""
     try:
         from weasyprint import HTML
-    except OSError as exc:  # Pango missing: WeasyPrint fails when it loads the libraries.
+    except (OSError, ImportError) as exc:  # WeasyPrint, or the Pango it loads, is missing.
         raise PdfUnavailableError(str(exc)) from exc
     fonts = _fonts()
     bill = (

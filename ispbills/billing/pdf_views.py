@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
@@ -9,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.billing.pdf import pdf_filename, render_bill_pdf, start_run_pdf_export
+from ispbills.core.errors import DomainError
 from ispbills.core.views import ObjectActionView, ObjectDetailView
 
 
@@ -25,7 +27,12 @@ class BillPdfView(ObjectDetailView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         bill = self.get_object()
-        return pdf_response(bill, render_bill_pdf(bill, translation.get_language() or "en"))
+        try:
+            content = render_bill_pdf(bill, translation.get_language() or "en")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(bill.get_absolute_url())
+        return pdf_response(bill, content)
 
 
 class RunPdfExportView(ObjectActionView):
@@ -38,5 +45,10 @@ class RunPdfExportView(ObjectActionView):
     button = _("Make the ZIP")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        run = start_run_pdf_export(actor=request.user, billing_run=self.get_object())
+        billing_run = self.get_object()
+        try:
+            run = start_run_pdf_export(actor=request.user, billing_run=billing_run)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:billingrun_detail", pk=billing_run.pk)
         return redirect("web:job_detail", pk=run.pk)

@@ -8,13 +8,14 @@ customer of an ISP, batch by batch. The rules are in docs/billing.md.
 
 import datetime as dt
 import json
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +30,11 @@ from ispbills.customers.models import Customer
 from ispbills.radius.accounting import cycle_start_sql, next_cycle_start_sql
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator
+
+log = logging.getLogger(__name__)
+
+# A run still "running" after this long was killed (its worker died): the next may start.
+RUN_STALE_AFTER = dt.timedelta(hours=2)
 
 # Why a customer gets no bill, as the run summary and the preview name it.
 SKIP_REASONS = {
@@ -49,6 +55,7 @@ bounds AS MATERIALIZED (
     SELECT t.id AS tenant_id, t.timezone, d.due_day,
            (%(at)s::timestamptz AT TIME ZONE t.timezone)::date AS today
       FROM tenancy_tenant t, generate_series(1, 31) AS d(due_day)
+     WHERE t.id = %(tenant)s
 ), cycles AS MATERIALIZED (
     SELECT bounds.*, {cycle_start_sql("today", "due_day")} AS cycle_start FROM bounds
 ), periods AS MATERIALIZED (
@@ -242,7 +249,12 @@ def preview(customer: Any, *, at: dt.datetime | None = None) -> Preview:
         cursor.execute(NO_JIT)
         cursor.execute(
             PREVIEW_SQL.format(where="cu.id = %(customer)s"),
-            {"customer": customer.pk, "at": at or timezone.now(), "run": False},
+            {
+                "customer": customer.pk,
+                "tenant": customer.tenant_id,
+                "at": at or timezone.now(),
+                "run": False,
+            },
         )
         columns = [column.name for column in cursor.description]
         row = dict(zip(columns, cursor.fetchone(), strict=True))
@@ -292,6 +304,7 @@ def generate_bill(*, actor: Any, customer: Any, at: dt.datetime | None = None) -
         "cu.id = %(customer)s",
         {
             "customer": customer.pk,
+            "tenant": customer.tenant_id,
             "at": at or timezone.now(),
             "run": False,
             "run_id": None,
@@ -405,20 +418,27 @@ def run_billing(
 
 
 def run_due_billing(*, now: dt.datetime | None = None) -> int:
-    """Run billing for every active ISP that has no successful run for its current day
-    (its own calendar); returns the runs made."""
+    """Run billing for every active ISP with no successful run for its current day (its own
+    calendar) and none under way; returns the runs made. One ISP's failure is logged and
+    leaves the others billed (its run is marked failed and is tried again next hour)."""
     from ispbills.tenancy.models import Tenant
 
     now = now or timezone.now()
     runs = 0
     for tenant in Tenant.objects.filter(is_active=True).only("pk", "timezone"):
         today = timezone.localtime(now, zoneinfo.ZoneInfo(tenant.timezone)).date()
-        done = BillingRun.objects.filter(
-            tenant_id=tenant.pk, run_date=today, status=BillingRun.Status.SUCCEEDED
+        busy = BillingRun.objects.filter(tenant_id=tenant.pk).filter(
+            Q(run_date=today, status=BillingRun.Status.SUCCEEDED)
+            | Q(status=BillingRun.Status.RUNNING, created_at__gt=now - RUN_STALE_AFTER)
         )
-        if not done.exists():
+        if busy.exists():
+            continue
+        try:
             run_billing(tenant_id=tenant.pk, at=now)
-            runs += 1
+        except Exception:
+            log.exception("billing run of tenant %s failed", tenant.pk)
+            continue
+        runs += 1
     return runs
 
 

@@ -83,7 +83,7 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
         if not self.keyset_active():
             return data
         after = self.request.GET.get("after", "")
-        if after.isdigit():
+        if after.isascii() and after.isdigit():
             data = data.filter(pk__lt=int(after))
         rows = list(data.order_by("-pk")[: self.per_page + 1])
         self.next_cursor = rows[self.per_page - 1].pk if len(rows) > self.per_page else None

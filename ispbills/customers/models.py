@@ -246,6 +246,17 @@ class Customer(TenantOwned):
         return self.package.price if self.package else None
 
 
+class ManagedThroughCustomer:
+    """Rows of one customer (bills, reminders): a manager reaches those of the customers
+    assigned to them, as with the customers themselves."""
+
+    @classmethod
+    def scope_rows(cls, queryset: Any, access: Access, action: str) -> Any:
+        if access.role == "manager":
+            return queryset.filter(customer__manager_id=access.user_id)
+        return queryset
+
+
 class CustomerNote(TenantOwned):
     """A dated note on a customer (calls, visits, promises), kept forever."""
 

@@ -101,3 +101,20 @@ def test_runs_start_as_jobs_for_the_whole_isp_only(cast, api_for):
     run = JobRun.objects.get(pk=started.json()["job"])
     assert run.kind == "billing_run"
     assert ProcrastinateJob.objects.filter(task_name__endswith="run_billing_task").count() == 1
+
+
+def test_dates_outside_this_century_are_refused_with_a_clear_error(cast, api_for, old_customer):
+    api = api_for(cast.alice)
+
+    generated = api.post(
+        f"/api/v1/customers/{old_customer.pk}/bills/", {"date": "0026-11-26"}, format="json"
+    )
+    previewed = api.get(
+        f"/api/v1/customers/{old_customer.pk}/invoice-preview/", {"date": "9999-12-31"}
+    )
+    run = api.post("/api/v1/billing-runs/", {"date": "2126-01-01"}, format="json")
+
+    assert (generated.status_code, previewed.status_code, run.status_code) == (400, 400, 400)
+    assert "2000 to 2099" in previewed.json()["error"]["message"]
+    assert not Bill.objects.exists()
+    assert not JobRun.objects.exists()

@@ -219,3 +219,34 @@ def test_vat_report_sums_rates_and_subtracts_reversals(cast, old_customer, home)
     ]
     assert kept.total == Decimal("920.00")
     assert "15.00,Acme North,800.00,120.00,920.00,1" in csv.content.decode()
+
+
+def test_a_manager_sees_only_the_reminders_of_assigned_customers(cast, old_customer):
+    from ispbills.billing.models import Reminder
+
+    def remind(customer: Any) -> Any:
+        bill = services.generate_bill(actor=None, customer=customer, at=NOV)
+        return Reminder.objects.create(
+            tenant_id=customer.tenant_id,
+            operator=customer.operator,
+            customer=customer,
+            bill=bill,
+            kind=Reminder.Kind.DUE_SOON,
+            for_date=bill.due_on,
+        )
+
+    mine = remind(old_customer(manager=cast.carol))
+    other = remind(old_customer())
+
+    page = client_as(cast.carol).get("/reminders/").content.decode()
+
+    assert mine.customer.username in page
+    assert other.customer.username not in page
+
+
+def test_odd_search_terms_and_months_are_no_server_errors(cast, old_customer):
+    services.generate_bill(actor=None, customer=old_customer(), at=NOV)
+    client = client_as(cast.alice)
+
+    for query in ({"q": "²"}, {"period": "9999-12"}, {"after": "²"}, {"period": "2026-13"}):
+        assert client.get("/bills/", query).status_code == 200, query

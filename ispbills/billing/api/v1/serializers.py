@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ispbills.billing.actions import billing_day
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.billing.tables import named_lines, reason_label
 from ispbills.core.api import MoneyFieldsMixin, ScopedModelSerializer
@@ -72,11 +73,11 @@ class BillSerializer(MoneyFieldsMixin, ScopedModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(BillLineSerializer(many=True))
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_reversal(self, bill: Bill) -> int | None:
         return bill.reversal.pk if bill.reversal else None
 
+    @extend_schema_field(BillLineSerializer(many=True))
     def get_lines(self, bill: Bill) -> list[dict[str, Any]]:
         """The lines named in the caller's language."""
         return [{"label": label, "amount": f"{amount:.2f}"} for label, amount in named_lines(bill)]
@@ -92,9 +93,15 @@ class GenerateSerializer(serializers.Serializer):
         help_text="A day of the period to bill, in the ISP's calendar (default today).",
     )
 
+    def validate_date(self, value: Any) -> Any:
+        return billing_day(value)
+
 
 class RunRequestSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="The billing date, in the ISP's calendar.")
+
+    def validate_date(self, value: Any) -> Any:
+        return billing_day(value)
 
 
 class RunStartedSerializer(serializers.Serializer):
