@@ -76,7 +76,9 @@ class ObjectListView(ScopedViewMixin, SingleTableMixin, FilterView):
     filterset_fields: list[str] = []  # a list without a filterset gets no automatic filters
 
     def keyset_active(self) -> bool:
-        return self.keyset_pagination and not self.request.GET.get("sort")
+        """Key pages unless the user sorts a table that can be sorted."""
+        sorting = self.request.GET.get("sort") and self.table_class._meta.orderable
+        return self.keyset_pagination and not sorting
 
     def get_table_data(self) -> Any:
         data = super().get_table_data()

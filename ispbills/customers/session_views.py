@@ -83,9 +83,8 @@ class CustomerSessionsView(ObjectDetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        page = self.request.GET.get("page", "1")
         context["session_page"] = sessions.sessions_of(
-            self.object, int(page) if page.isdigit() else 1
+            self.object, sessions.page_number(self.request.GET.get("page"))
         )
         return context
 

@@ -31,6 +31,17 @@ class SessionPage:
         return self.number > 1
 
 
+# Pages beyond this are not served: each page reads every session before it.
+MAX_PAGE = 400
+
+
+def page_number(raw: Any) -> int:
+    """A ``?page=`` value as a page from 1 to ``MAX_PAGE``; anything else is page 1."""
+    text = str(raw or "")
+    number = int(text) if text.isascii() and text.isdigit() else 1
+    return min(max(number, 1), MAX_PAGE)
+
+
 def sessions_of(
     customer: Customer, page: int = 1, per_page: int = SESSIONS_PER_PAGE
 ) -> SessionPage:
@@ -39,7 +50,7 @@ def sessions_of(
     Each source is read by its username index, newest first, only as deep as the page needs
     (no join over the archive); the two are merged here.
     """
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     if claimant_id(customer.username) != customer.pk:
         return SessionPage([], 1, False, claimed=False)
     depth = page * per_page + 1

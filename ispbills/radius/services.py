@@ -9,7 +9,7 @@ import ipaddress
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from ispbills.core import audit
@@ -137,7 +137,14 @@ def save_nas_device(
         before = {key: getattr(device, key) for key in values}
     for key, value in values.items():
         setattr(device, key, value)
-    device.save()
+    try:
+        with transaction.atomic():  # two saves racing for one address or name
+            device.save()
+    except IntegrityError:
+        raise ConflictError(
+            _("Another NAS already uses this address or name."),
+            fields={"address": [_("Already used.")]},
+        ) from None
     _mirror(device)
     changes = audit.diff(before, {key: getattr(device, key) for key in values})
     if "secret" in changes:

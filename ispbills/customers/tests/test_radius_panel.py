@@ -488,3 +488,18 @@ def test_the_customer_list_marks_and_filters_online_customers(
     assert f"/customers/{offline.pk}/" in only_offline
     assert f"/customers/{online.pk}/" not in only_offline
     assert [row["username"] for row in api["results"]] == ["on-line"]
+
+
+def test_out_of_range_pages_and_usage_dates_get_answers_not_errors(
+    cast: Any, new_customer: Any, api_for: Any
+) -> None:
+    customer = new_customer(operator=cast.north, username="pager")
+    api = api_for(cast.bob)
+
+    deep = api.get(f"/api/v1/customers/{customer.pk}/sessions/", {"page": "1" + "0" * 20})
+    tab = client_as(cast.bob).get(f"/customers/{customer.pk}/sessions/", {"page": "²"})
+    ancient = api.get(f"/api/v1/customers/{customer.pk}/usage/", {"until": "0001-01-05"})
+    open_ended = api.get(f"/api/v1/customers/{customer.pk}/usage/", {"since": "2001-01-01"})
+
+    assert (deep.status_code, tab.status_code) == (200, 200)
+    assert (ancient.status_code, open_ended.status_code) == (400, 400)

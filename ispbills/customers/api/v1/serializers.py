@@ -5,8 +5,10 @@ duplicates, references usable by the operator); these serializers check types on
 client gets the service's messages in one error body.
 """
 
+import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from ispbills.core.access import access_of
@@ -248,10 +250,15 @@ class UsageQuerySerializer(serializers.Serializer):
     until = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        since, until = attrs.get("since"), attrs.get("until")
-        if since and until and since > until:
+        for name in ("since", "until"):
+            day = attrs.get(name)
+            if day and not dt.date(2000, 1, 1) <= day <= dt.date(2099, 12, 31):
+                raise serializers.ValidationError({name: "Give a date from 2000 to 2099."})
+        since = attrs.get("since")
+        until = attrs.get("until") or timezone.localdate()
+        if since and since > until:
             raise serializers.ValidationError({"since": "Must not be after until."})
-        if since and until and (until - since).days > 366:
+        if since and (until - since).days > 366:
             raise serializers.ValidationError({"since": "At most 367 days at a time."})
         return attrs
 

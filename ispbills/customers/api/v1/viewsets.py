@@ -190,8 +190,9 @@ class CustomerViewSet(
     @action(detail=True, methods=["get"])
     def sessions(self, request: Request, pk: Any = None) -> Response:
         customer = self.get_object()
-        page = str(request.query_params.get("page", "1"))
-        found = sessions.sessions_of(customer, int(page) if page.isdigit() else 1)
+        found = sessions.sessions_of(
+            customer, sessions.page_number(request.query_params.get("page"))
+        )
         return Response(serializers.SessionPageSerializer(found).data)
 
     @extend_schema(
