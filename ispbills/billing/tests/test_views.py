@@ -250,3 +250,24 @@ def test_odd_search_terms_and_months_are_no_server_errors(cast, old_customer):
 
     for query in ({"q": "²"}, {"period": "9999-12"}, {"after": "²"}, {"period": "2026-13"}):
         assert client.get("/bills/", query).status_code == 200, query
+
+
+def test_the_bill_export_joins_customers_and_operators_in_one_query(
+    cast, old_customer, settings, tmp_path, django_assert_max_num_queries
+):
+    import csv
+
+    from ispbills.core.exports import export_path, write_export
+    from ispbills.core.jobs import Progress
+
+    settings.EXPORT_ROOT = tmp_path
+    for _ in range(6):
+        services.generate_bill(actor=None, customer=old_customer(), at=NOV)
+    progress = Progress(JobRun.objects.create(kind="export", label="export").pk)
+
+    # Whatever the number of bills: no query per row for the customer or operator columns.
+    with django_assert_max_num_queries(12):
+        write_export(progress=progress, export="bills", filters={}, user=cast.fresh(cast.alice))
+
+    rows = list(csv.reader(export_path(progress.run_id).open(encoding="utf-8-sig")))
+    assert len(rows) == 7
