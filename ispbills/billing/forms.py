@@ -1,4 +1,4 @@
-"""Billing forms: void a bill, start a run, pick a report's range."""
+"""Billing forms: void bills, issue bills in bulk, start a run, pick a report's range."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +13,16 @@ class VoidBillForm(ScopedForm):
         label=_("Reason"),
         max_length=200,
         help_text=_("Kept on the bill and in the audit log."),
+    )
+
+
+class BulkGenerateForm(ScopedForm):
+    date = forms.DateField(
+        label=_("Billing date"),
+        widget=DATE,
+        help_text=_(
+            "Each customer is billed for its period holding this day (the ISP's calendar)."
+        ),
     )
 
 

@@ -15,18 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ispbills.billing.models import AdvanceDebit, Bill, BillingRun, InvoiceCounter
+from ispbills.billing.models import Bill, BillingRun, InvoiceCounter
 from ispbills.core import audit
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.jobs import Progress
 from ispbills.core.money import ZERO
-from ispbills.customers.models import Customer
 from ispbills.radius.accounting import cycle_start_sql, next_cycle_start_sql
 from ispbills.radius.provisioning import provision_customers
 from ispbills.tenancy.models import Operator
@@ -237,7 +236,7 @@ class Preview:
         return str(SKIP_REASONS.get(self.skip or "", self.skip or ""))
 
 
-def _lock_counters(tenant_id: int) -> None:
+def lock_counters(tenant_id: int) -> None:
     """Take the ISP's invoice counter (created on first use): writers of bills queue here."""
     InvoiceCounter.objects.get_or_create(tenant_id=tenant_id)
     InvoiceCounter.objects.select_for_update().get(tenant_id=tenant_id)
@@ -281,7 +280,7 @@ def _money(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(value)
 
 
-def _issue(
+def issue(
     where: str, params: dict[str, Any]
 ) -> tuple[int, Decimal, Decimal, dict[str, int], list[int]]:
     with connection.cursor() as cursor:
@@ -299,8 +298,8 @@ def generate_bill(*, actor: Any, customer: Any, at: dt.datetime | None = None) -
     """Issue a customer's bill for the period holding ``at`` now (staff, API), whatever the
     billing profile's automatic setting; refused with the reason when there is none to issue."""
     require(actor, "billing.add", customer.operator)
-    _lock_counters(customer.tenant_id)
-    count, _total, _applied, skipped, ids = _issue(
+    lock_counters(customer.tenant_id)
+    count, _total, _applied, skipped, ids = issue(
         "cu.id = %(customer)s",
         {
             "customer": customer.pk,
@@ -380,8 +379,8 @@ def run_billing(
             if not ids:
                 break
             with transaction.atomic():
-                _lock_counters(tenant_id)
-                count, batch_total, batch_applied, skipped, _bills = _issue(
+                lock_counters(tenant_id)
+                count, batch_total, batch_applied, skipped, _bills = issue(
                     "cu.id BETWEEN %(first)s AND %(last)s AND cu.tenant_id = %(tenant)s",
                     {
                         "first": ids[0],
@@ -440,68 +439,3 @@ def run_due_billing(*, now: dt.datetime | None = None) -> int:
             continue
         runs += 1
     return runs
-
-
-@transaction.atomic
-def void_bill(*, actor: Any, bill: Bill, reason: str) -> Bill:
-    """Void a bill: a reversal bill cancels it, the advance it consumed goes back to the
-    customer, and the period may be billed again. Returns the reversal."""
-    require(actor, "billing.change", bill.operator)
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_("Say why the bill is voided."), fields={"reason": [_("Required.")]})
-    _lock_counters(bill.tenant_id)
-    bill = Bill.objects.select_for_update().get(pk=bill.pk)
-    if bill.kind != Bill.Kind.INVOICE or bill.status == Bill.Status.VOID:
-        raise ConflictError(_("This bill is already void or is itself a reversal."))
-    if bill.paid_amount > bill.advance_applied:
-        raise ConflictError(_("Payments were made against this bill: reverse them first."))
-    counter = InvoiceCounter.objects.select_for_update().get(tenant_id=bill.tenant_id)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    reversal = Bill.objects.create(
-        tenant_id=bill.tenant_id,
-        operator_id=bill.operator_id,
-        number=counter.last_number,
-        kind=Bill.Kind.REVERSAL,
-        customer_id=bill.customer_id,
-        reverses=bill,
-        period_start=bill.period_start,
-        period_end=bill.period_end,
-        issued_on=timezone.localdate(timezone=zoneinfo.ZoneInfo(bill.customer.tenant.timezone)),
-        due_on=bill.due_on,
-        package_id=bill.package_id,
-        description=bill.description,
-        lines=[{**line, "amount": str(-Decimal(line["amount"]))} for line in bill.lines],
-        subtotal=-bill.subtotal,
-        discount=-bill.discount,
-        vat=-bill.vat,
-        vat_rate=bill.vat_rate,
-        vat_inclusive=bill.vat_inclusive,
-        total=-bill.total,
-        status=Bill.Status.VOID,
-        void_reason=reason[:200],
-        created_by=actor if getattr(actor, "pk", None) else None,
-    )
-    if bill.advance_applied:
-        Customer.objects.filter(pk=bill.customer_id).update(
-            advance_balance=F("advance_balance") + bill.advance_applied
-        )
-        AdvanceDebit.objects.create(
-            bill=reversal, customer_id=bill.customer_id, amount=-bill.advance_applied
-        )
-    bill.status = Bill.Status.VOID
-    bill.voided_at = timezone.now()
-    bill.void_reason = reason[:200]
-    bill.save(update_fields=["status", "voided_at", "void_reason", "updated_at"])
-    audit.record(
-        actor,
-        "bill.voided",
-        bill,
-        label=f"{bill.display_number} · {reversal.display_number}",
-        changes={
-            "reason": [None, reason[:200]],
-            "advance_returned": [None, str(bill.advance_applied)],
-        },
-    )
-    return reversal

@@ -5,6 +5,14 @@ from typing import Any
 from ispbills.core import jobs
 
 
+def _acting_user(user_id: int, acting_tenant_id: int | None) -> Any:
+    from django.contrib.auth import get_user_model
+
+    user: Any = get_user_model().objects.get(pk=user_id)
+    user.selected_tenant_id = acting_tenant_id
+    return user
+
+
 @jobs.task(queue="bulk")
 def run_billing_task(
     run_id: int, tenant_id: int, at: str, user_id: int | None, acting_tenant_id: int | None
@@ -12,14 +20,9 @@ def run_billing_task(
     """A billing run started from the panel or the API, with progress on its JobRun."""
     import datetime as dt
 
-    from django.contrib.auth import get_user_model
-
     from ispbills.billing.services import run_billing
 
-    user: Any = None
-    if user_id is not None:
-        user = get_user_model().objects.get(pk=user_id)
-        user.selected_tenant_id = acting_tenant_id
+    user = None if user_id is None else _acting_user(user_id, acting_tenant_id)
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
         billing = run_billing(
@@ -69,14 +72,12 @@ def export_run_pdfs_task(
     run_id: int, billing_run_id: int, user_id: int, acting_tenant_id: int | None
 ) -> None:
     """A ZIP of a billing run's bills as PDFs, for the user who asked, as that user sees them."""
-    from django.contrib.auth import get_user_model
     from django.utils import translation
     from django.utils.translation import gettext
 
     from ispbills.billing.pdf import write_run_pdfs
 
-    user: Any = get_user_model().objects.get(pk=user_id)
-    user.selected_tenant_id = acting_tenant_id
+    user = _acting_user(user_id, acting_tenant_id)
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
         result = write_run_pdfs(
@@ -86,5 +87,58 @@ def export_run_pdfs_task(
             language=translation.get_language() or "en",
         )
         return gettext("%(bills)s bills") % {"bills": result["bills"]}, result
+
+    jobs.run_tracked(run_id, body)
+
+
+@jobs.task(queue="bulk")
+def bulk_void_task(
+    run_id: int,
+    ids: list[int] | None,
+    filters: dict[str, str] | None,
+    reason: str,
+    user_id: int,
+    acting_tenant_id: int | None,
+) -> None:
+    """Void the ticked or filtered bills, as the user who asked may."""
+    from django.utils.translation import gettext
+
+    from ispbills.billing.bulk import chosen_bills
+    from ispbills.billing.voids import void_bills
+
+    user = _acting_user(user_id, acting_tenant_id)
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        bills = chosen_bills(user, ids, filters)
+        summary = void_bills(actor=user, bills=bills, reason=reason, progress=progress)
+        return gettext("%(n)s bills voided") % {"n": summary["voided"]}, summary
+
+    jobs.run_tracked(run_id, body)
+
+
+@jobs.task(queue="bulk")
+def bulk_generate_task(
+    run_id: int,
+    ids: list[int] | None,
+    filters: dict[str, str] | None,
+    at: str,
+    user_id: int,
+    acting_tenant_id: int | None,
+) -> None:
+    """Issue the bills of the ticked or filtered customers, as the user who asked may."""
+    import datetime as dt
+
+    from django.utils.translation import gettext
+
+    from ispbills.billing.bulk import chosen_customers, generate_bills
+
+    user = _acting_user(user_id, acting_tenant_id)
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        customers = chosen_customers(user, ids, filters)
+        summary = generate_bills(
+            actor=user, customers=customers, at=dt.datetime.fromisoformat(at), progress=progress
+        )
+        return gettext("%(n)s bills issued") % {"n": summary["billed"]}, summary
 
     jobs.run_tracked(run_id, body)

@@ -6,6 +6,8 @@ app_name = "billing"
 
 urlpatterns = [
     path("bills/", views.BillListView.as_view(), name="bill_list"),
+    path("bills/void/", views.BulkVoidView.as_view(), name="bill_bulk_void"),
+    path("bills/issue/", views.BulkGenerateView.as_view(), name="bill_bulk_generate"),
     path("bills/<int:pk>/", views.BillDetailView.as_view(), name="bill_detail"),
     path("bills/<int:pk>/void/", views.BillVoidView.as_view(), name="bill_void"),
     path("customers/<int:pk>/bills/", views.CustomerBillsView.as_view(), name="customer_bills"),

@@ -7,22 +7,28 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import F, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from ispbills.billing import services
-from ispbills.billing.actions import may_start_runs, noon_of, parse_day, start_billing_run
+from ispbills.billing import bulk, services, voids
+from ispbills.billing.actions import (
+    billing_day,
+    may_start_runs,
+    noon_of,
+    parse_day,
+    start_billing_run,
+)
 from ispbills.billing.exports import BILL_EXPORT
 from ispbills.billing.filtersets import (
     BillFilterSet,
     BillingRunFilterSet,
     tenant_today,
 )
-from ispbills.billing.forms import BillingRunForm, VatReportForm, VoidBillForm
+from ispbills.billing.forms import BillingRunForm, BulkGenerateForm, VatReportForm, VoidBillForm
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.billing.reports import vat_report
 from ispbills.billing.tables import BillingRunTable, BillTable, named_lines, skipped_summary
@@ -45,12 +51,164 @@ class BillListView(ObjectListView):
     title = gettext_lazy("Bills")
     export = BILL_EXPORT
     keyset_pagination = True
+    template_name = "billing/bill_list.html"
 
     def base_queryset(self) -> QuerySet[Bill]:
         return Bill.objects.select_related("customer", "operator")
 
     def get_table_kwargs(self) -> dict[str, Any]:
         return {"show_money": access_of(self.request.user).can("money.view")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if access_of(self.request.user).can("billing.change"):
+            context["void_url"] = (
+                f"{reverse('billing:bill_bulk_void')}?{filters_query(self.request)}"
+            )
+        return context
+
+
+def filters_query(request: HttpRequest) -> str:
+    """The list's filters as the query of a bulk page: every row they match."""
+    query = QueryDict(mutable=True)
+    query["scope"] = "filtered"
+    for key, value in request.GET.items():
+        if value and key not in {"after", "sort", "page"}:
+            query[f"f_{key}"] = str(value)
+    return query.urlencode()
+
+
+def chosen(data: QueryDict) -> tuple[list[int] | None, dict[str, str] | None]:
+    """The ticked ids, or (``scope=filtered``) the list filters sent as ``f_<name>``."""
+    if data.get("scope") == "filtered":
+        return None, {
+            key[2:]: str(value) for key, value in data.items() if key[:2] == "f_" and value
+        }
+    return [int(value) for value in data.getlist("ids") if value.isdigit()], None
+
+
+class BulkJobView(ScopedViewMixin, TemplateView):
+    """A bulk page: what the ticked or filtered rows are, a form, and a job started on submit."""
+
+    template_name = "billing/bulk_form.html"
+    form_class: Any = None
+    title: Any = ""
+    button: Any = ""
+
+    def rows(self, ids: list[int] | None, filters: dict[str, str] | None) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def start(self, form: Any, ids: list[int] | None, filters: dict[str, str] | None) -> Any:
+        raise NotImplementedError
+
+    def describe(self, rows: QuerySet[Any]) -> str:
+        raise NotImplementedError
+
+    def initial(self) -> dict[str, Any]:
+        return {}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.show(self.form_class(initial=self.initial(), user=request.user), request.GET)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "confirm" not in request.POST:  # ticked rows sent from a list: ask first
+            return self.show(
+                self.form_class(initial=self.initial(), user=request.user), request.POST
+            )
+        form = self.form_class(request.POST, user=request.user)
+        if form.is_valid():
+            ids, filters = chosen(request.POST)
+            try:
+                job = self.start(form, ids, filters)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Queued: %(job)s.") % {"job": job.label})
+                return HttpResponseRedirect(reverse("web:job_detail", args=[job.pk]))
+        return self.show(form, request.POST)
+
+    def show(self, form: Any, data: QueryDict) -> HttpResponse:
+        ids, filters = chosen(data)
+        try:
+            summary = self.describe(self.rows(ids, filters))
+        except DomainError as exc:
+            summary, form_error = "", exc.message
+        else:
+            form_error = ""
+        hidden = [("ids", value) for value in data.getlist("ids")]
+        hidden += [
+            (key, str(value)) for key, value in data.items() if key[:2] == "f_" or key == "scope"
+        ]
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                summary=summary,
+                chosen_error=form_error,
+                hidden=hidden,
+                title=self.title,
+                button=self.button,
+            )
+        )
+
+
+class BulkVoidView(BulkJobView):
+    """Void the ticked bills or every bill the list's filters match, as a job."""
+
+    model = Bill
+    action = "change"
+    form_class = VoidBillForm
+    title = gettext_lazy("Void bills")
+    button = gettext_lazy("Void them")
+
+    def rows(self, ids: list[int] | None, filters: dict[str, str] | None) -> QuerySet[Any]:
+        return bulk.chosen_bills(self.request.user, ids, filters).restrict(
+            self.request.user, "change"
+        )
+
+    def describe(self, rows: QuerySet[Any]) -> str:
+        voidable = rows.filter(
+            kind=Bill.Kind.INVOICE, paid_amount__lte=F("advance_applied")
+        ).exclude(status=Bill.Status.VOID)
+        return _(
+            "%(count)s bills chosen; %(voidable)s can be voided (the others are void already, "
+            "reversals, or have payments on them and are left as they are)."
+        ) % {"count": rows.count(), "voidable": voidable.count()}
+
+    def start(self, form: Any, ids: list[int] | None, filters: dict[str, str] | None) -> Any:
+        return bulk.start_bulk_void(
+            actor=self.request.user, ids=ids, filters=filters, reason=form.cleaned_data["reason"]
+        )
+
+
+class BulkGenerateView(BulkJobView):
+    """Issue the bills of the ticked customers or every customer the filters match, as a job."""
+
+    model = Bill
+    action = "add"
+    form_class = BulkGenerateForm
+    title = gettext_lazy("Issue bills")
+    button = gettext_lazy("Issue the bills")
+
+    def initial(self) -> dict[str, Any]:
+        return {"date": tenant_today(access_of(self.request.user).tenant_id)}
+
+    def rows(self, ids: list[int] | None, filters: dict[str, str] | None) -> QuerySet[Any]:
+        return bulk.chosen_customers(self.request.user, ids, filters)
+
+    def describe(self, rows: QuerySet[Any]) -> str:
+        return _(
+            "%(count)s customers chosen. Those with nothing to bill for the period (billed "
+            "already, free package, suspended…) are skipped and counted."
+        ) % {"count": rows.count()}
+
+    def start(self, form: Any, ids: list[int] | None, filters: dict[str, str] | None) -> Any:
+        tenant_id = access_of(self.request.user).tenant_id
+        if tenant_id is None:
+            raise DomainError(_("Pick an ISP first."))
+        day = billing_day(form.cleaned_data["date"])
+        return bulk.start_bulk_generate(
+            actor=self.request.user, ids=ids, filters=filters, at=noon_of(day, tenant_id)
+        )
 
 
 class BillDetailView(ObjectDetailView):
@@ -87,7 +245,7 @@ class BillVoidView(ServiceFormView):
         return context
 
     def perform(self, form: Any) -> Bill:
-        services.void_bill(
+        voids.void_bill(
             actor=self.request.user, bill=self.object, reason=form.cleaned_data["reason"]
         )
         self.object.refresh_from_db()

@@ -67,6 +67,34 @@ def record(
     )
 
 
+def record_many(actor: Any, verb: str, object_type: str, rows: list[dict[str, Any]]) -> None:
+    """One audit row for each of many objects, in one bulk insert; each row gives
+    ``tenant_id``, ``operator_id``, ``object_id``, ``label`` and ``changes``."""
+    request = request_info()
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    now = clock.now()
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                tenant_id=row["tenant_id"],
+                operator_id=row["operator_id"],
+                actor=actor_obj,
+                actor_label=actor_obj.get_username() if actor_obj else "system",
+                verb=verb,
+                object_type=object_type,
+                object_id=str(row["object_id"]),
+                object_label=str(row["label"])[:200],
+                changes=_plain(row["changes"]),
+                ip=request.ip,
+                user_agent=request.user_agent[:300],
+                at=now,
+            )
+            for row in rows
+        ],
+        batch_size=2_000,
+    )
+
+
 def owner_of(obj: models.Model, scope_attribute: str) -> Any:
     """The tenant or operator owning a scoped row, by its scope path ("" or "pk" = itself)."""
     path = getattr(obj, scope_attribute, None)

@@ -784,30 +784,21 @@ BULK_FIELDS: dict[str, Any] = {
 
 def _bulk_audit(actor: Any, verb: str, rows: list[dict[str, Any]], changes_of: Any) -> None:
     """Audit rows for many customers at once (one bulk insert, not one query each)."""
-    from ispbills.core.context import request_info
-    from ispbills.core.models import AuditEvent
-
-    request = request_info()
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    now = clock.now()
-    events_ = [
-        AuditEvent(
-            tenant_id=row["tenant_id"],
-            operator_id=row["operator_id"],
-            actor=actor_obj,
-            actor_label=actor_obj.get_username() if actor_obj else "system",
-            verb=verb,
-            object_type="customers.customer",
-            object_id=str(row["id"]),
-            object_label=f"{row['username']} · {row['name']}"[:200],
-            changes=changes_of(row),
-            ip=request.ip,
-            user_agent=request.user_agent,
-            at=now,
-        )
-        for row in rows
-    ]
-    AuditEvent.objects.bulk_create(events_, batch_size=2000)
+    audit.record_many(
+        actor,
+        verb,
+        "customers.customer",
+        [
+            {
+                "tenant_id": row["tenant_id"],
+                "operator_id": row["operator_id"],
+                "object_id": row["id"],
+                "label": f"{row['username']} · {row['name']}",
+                "changes": changes_of(row),
+            }
+            for row in rows
+        ],
+    )
 
 
 @transaction.atomic

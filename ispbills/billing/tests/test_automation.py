@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from ispbills.billing import automation, services
+from ispbills.billing import automation, services, voids
 from ispbills.billing.models import Bill, Reminder
 from ispbills.catalog import services as catalog
 from ispbills.core import events
@@ -132,7 +132,7 @@ def test_partially_paid_bills_suspend_and_paid_or_void_bills_do_not(cast, billed
         status="partially_paid", paid_amount=Decimal("100.00")
     )
     Bill.objects.filter(pk=paid_bill.pk).update(status="paid", paid_amount=paid_bill.total)
-    services.void_bill(actor=cast.alice, bill=voided_bill, reason="billed in error")
+    voids.void_bill(actor=cast.alice, bill=voided_bill, reason="billed in error")
 
     assert suspend_at(BOUNDARY) == {"unpaid": 1, "expired": 0}
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from ispbills.billing import services
+from ispbills.billing import services, voids
 from ispbills.billing.models import Bill
 from ispbills.billing.reports import vat_report
 from ispbills.catalog import services as catalog
@@ -34,7 +34,7 @@ def old_customer(register: Any) -> Any:
 def test_bill_list_shows_numbers_and_filters_by_status_and_search(cast, old_customer):
     first = services.generate_bill(actor=None, customer=old_customer(), at=NOV)
     second = services.generate_bill(actor=None, customer=old_customer(), at=NOV)
-    services.void_bill(actor=cast.alice, bill=first, reason="typo")
+    voids.void_bill(actor=cast.alice, bill=first, reason="typo")
     client = client_as(cast.alice)
 
     page = client.get("/bills/").content.decode()
@@ -209,7 +209,7 @@ def test_vat_report_sums_rates_and_subtracts_reversals(cast, old_customer, home)
     kept = services.generate_bill(actor=None, customer=old_customer(), at=NOV)
     voided = services.generate_bill(actor=None, customer=old_customer(), at=NOV)
     with time_machine.travel(NOV, tick=False):
-        services.void_bill(actor=cast.alice, bill=voided, reason="duplicate")
+        voids.void_bill(actor=cast.alice, bill=voided, reason="duplicate")
 
     rows = vat_report(cast.alice, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
     csv = client_as(cast.alice).get("/reports/vat/?start=2026-11-01&end=2026-11-30&format=csv")

@@ -54,6 +54,12 @@ OPEN_PAGES: dict[str, str] = {
     "customers:customer_export": "queues an export that restricts in the job (exports below)",
     "billing:vat_report": "sums of Bill.objects.restrict() narrowed like the bill list; covered "
     "by the VAT report tests",
+    "billing:bill_bulk_void": "counts and queues bills found through restrict(change); the "
+    "job restricts again; covered by the bulk billing tests",
+    "billing:bill_bulk_generate": "counts and queues customers found through restrict(); the "
+    "job restricts again; covered by the bulk billing tests",
+    "api-v1:bill-bulk-void": "queues a job like billing:bill_bulk_void",
+    "api-v1:bill-bulk-issue": "queues a job like billing:bill_bulk_generate",
     "customers:replace": "finds the package/profile through restrict(); the job restricts the "
     "customers; covered by the replacement tests",
 }

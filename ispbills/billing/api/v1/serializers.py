@@ -87,6 +87,38 @@ class VoidSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
+class ChosenSerializer(serializers.Serializer):
+    """Either ids or the list filters (those of the list endpoint, as an object)."""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=100_000
+    )
+    filters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text='Every row these filters match, e.g. {"status": "unpaid"}.',
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if bool(data.get("ids")) == ("filters" in data):
+            raise serializers.ValidationError("Give either ids or filters.")
+        return data
+
+
+class BulkVoidSerializer(ChosenSerializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class BulkGenerateSerializer(ChosenSerializer):
+    date = serializers.DateField(
+        required=False,
+        help_text="A day of the period to bill, in the ISP's calendar (default today).",
+    )
+
+    def validate_date(self, value: Any) -> Any:
+        return billing_day(value)
+
+
 class GenerateSerializer(serializers.Serializer):
     date = serializers.DateField(
         required=False,

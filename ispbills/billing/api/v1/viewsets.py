@@ -4,6 +4,7 @@ billing runs (list, read, start as a job)."""
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -11,13 +12,14 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ispbills.billing import services
+from ispbills.billing import bulk, services, voids
 from ispbills.billing.actions import noon_of, parse_day, start_billing_run
 from ispbills.billing.api.v1 import serializers
-from ispbills.billing.filtersets import BillFilterSet, BillingRunFilterSet
+from ispbills.billing.filtersets import BillFilterSet, BillingRunFilterSet, tenant_today
 from ispbills.billing.models import Bill, BillingRun
 from ispbills.core.access import access_of
 from ispbills.core.api import ScopedGenericViewSet, ScopedReadOnlyViewSet
+from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 
 
@@ -27,6 +29,7 @@ class BillViewSet(ScopedReadOnlyViewSet):
     queryset = Bill.objects.select_related("customer").prefetch_related("reversals")
     serializer_class = serializers.BillSerializer
     filterset_class = BillFilterSet
+    action_permissions = {"bulk_issue": "add"}
 
     @extend_schema(
         summary="Void the bill: a reversal bill cancels it and its advance goes back.",
@@ -39,9 +42,58 @@ class BillViewSet(ScopedReadOnlyViewSet):
         body = serializers.VoidSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
-            services.void_bill(actor=request.user, bill=bill, reason=body.validated_data["reason"])
+            voids.void_bill(actor=request.user, bill=bill, reason=body.validated_data["reason"])
         bill.refresh_from_db()
         return Response(serializers.BillSerializer(bill, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Void the given bills, or every bill the filters match, as a job.",
+        request=serializers.BulkVoidSerializer,
+        responses={202: serializers.RunStartedSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk-void",
+        serializer_class=serializers.BulkVoidSerializer,
+    )
+    def bulk_void(self, request: Request) -> Response:
+        body = serializers.BulkVoidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job = bulk.start_bulk_void(
+            actor=request.user,
+            ids=body.validated_data.get("ids"),
+            filters=body.validated_data.get("filters"),
+            reason=body.validated_data["reason"],
+        )
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Issue the bills of the given customers, or of every customer the customer "
+        "list filters match, for the period holding the date, as a job.",
+        request=serializers.BulkGenerateSerializer,
+        responses={202: serializers.RunStartedSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="bulk-issue",
+        serializer_class=serializers.BulkGenerateSerializer,
+    )
+    def bulk_issue(self, request: Request) -> Response:
+        body = serializers.BulkGenerateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        tenant_id = access_of(request.user).tenant_id
+        if tenant_id is None:
+            raise DomainError(_("Pick an ISP first."))
+        day = body.validated_data.get("date") or tenant_today(tenant_id)
+        job = bulk.start_bulk_generate(
+            actor=request.user,
+            ids=body.validated_data.get("ids"),
+            filters=body.validated_data.get("filters"),
+            at=noon_of(day, tenant_id),
+        )
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 class CustomerBillingViewSet(ScopedGenericViewSet):
