@@ -47,7 +47,7 @@ class BillFilterSet(ScopedFilterSet):
 
     def search(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
         value = value.strip()
-        number = value.upper().removeprefix("INV-").removeprefix("CR-")
+        number = value.upper().removeprefix("INV-").removeprefix("CR-").removeprefix("ADJ-")
         match = Q(customer__username__icontains=value)
         if number.isascii() and number.isdigit():
             match |= Q(number=int(number))

@@ -43,3 +43,14 @@ class VatReportForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError(_("The range ends before it starts."))
         return data
+
+
+class BillingSettingsForm(ScopedForm):
+    prorate_package_change = forms.BooleanField(
+        label=_("Prorate package changes"),
+        required=False,
+        help_text=_(
+            "When a billed customer changes package mid-period, credit the unused days of the "
+            "old package and charge the days left at the new one, on an adjustment bill."
+        ),
+    )

@@ -74,6 +74,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
         REVERSAL = "reversal", _("Reversal")
+        ADJUSTMENT = "adjustment", _("Package change adjustment")
 
     class Status(models.TextChoices):
         UNPAID = "unpaid", _("Unpaid")
@@ -96,7 +97,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         "tenancy.Operator", on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
     number = models.BigIntegerField(_("number"))
-    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.INVOICE)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.INVOICE)
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="bills", db_index=False
     )
@@ -196,8 +197,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
 
     @property
     def display_number(self) -> str:
-        prefix = "CR" if self.kind == self.Kind.REVERSAL else "INV"
-        return f"{prefix}-{self.number:06d}"
+        return f"{BILL_PREFIXES[self.kind]}-{self.number:06d}"
 
     @property
     def reversal(self) -> "Bill | None":
@@ -206,10 +206,45 @@ class Bill(ManagedThroughCustomer, TenantOwned):
 
     @property
     def payable(self) -> Any:
-        return self.total - self.paid_amount
+        """What is left to pay (nothing on a credit)."""
+        return max(self.total - self.paid_amount, 0)
 
     def get_absolute_url(self) -> str:
         return reverse("billing:bill_detail", args=[self.pk])
+
+
+BILL_PREFIXES: dict[str, str] = {
+    Bill.Kind.INVOICE: "INV",
+    Bill.Kind.REVERSAL: "CR",
+    Bill.Kind.ADJUSTMENT: "ADJ",
+}
+
+
+class BillingSettings(TenantOwned):
+    """One per ISP (owned by its root operator): how its billing treats package changes."""
+
+    access_area = "billing"
+    scope_shared_down = True
+
+    prorate_package_change = models.BooleanField(
+        _("prorate package changes"),
+        default=True,
+        help_text=_(
+            "When a billed customer changes package mid-period, credit the unused days of the "
+            "old package and charge the days left at the new one, on an adjustment bill."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("billing settings")
+        verbose_name_plural = _("billing settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="billing_settings_tenant")]
+
+    def __str__(self) -> str:
+        return str(_("Billing settings"))
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:settings")
 
 
 class AdvanceDebit(models.Model):

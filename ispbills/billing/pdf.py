@@ -118,6 +118,13 @@ def _lines(bill: Bill, currency: str) -> list[Line]:
                 else ""
             )
             rows.append(Line(_("Discount"), detail, amount))
+        elif kind == "credit":
+            detail = _("Unused %(days)s of %(of)s days (%(bill)s)") % {
+                "days": line.get("days"),
+                "of": line.get("of"),
+                "bill": line.get("bill"),
+            }
+            rows.append(Line(str(line.get("package", "")), detail, amount))
         elif kind == "vat":
             rate = f"{Decimal(line.get('rate') or bill.vat_rate).normalize():f}%"
             if line.get("inclusive"):
@@ -154,6 +161,7 @@ def bill_context(bill: Bill) -> dict[str, Any]:
         "paid_amount": money(bill.paid_amount) if bill.paid_amount else "",
         "payable": money(0 if bill.status == Bill.Status.VOID else bill.payable),
         "stamp": stamp,
+        "credit_note": bill.kind == Bill.Kind.REVERSAL or bill.total < 0,
         "voided_at": bill.voided_at,
         "reversal": bill.reversal if bill.kind == Bill.Kind.INVOICE else None,
     }

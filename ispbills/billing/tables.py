@@ -109,6 +109,13 @@ def named_lines(bill: Bill) -> list[tuple[str, Any]]:
                 label = gettext("Discount (%(value)s%%)") % {"value": line.get("value")}
             else:
                 label = gettext("Discount (fixed)")
+        elif kind == "credit":
+            label = gettext("Unused %(days)s of %(of)s days of %(package)s (%(bill)s)") % {
+                "days": line.get("days"),
+                "of": line.get("of"),
+                "package": line.get("package"),
+                "bill": line.get("bill"),
+            }
         elif kind == "vat":
             rate = {"rate": line.get("rate")}
             label = (

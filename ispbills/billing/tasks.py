@@ -3,6 +3,7 @@
 from typing import Any
 
 from ispbills.core import jobs
+from ispbills.core.events import handle
 
 
 def _acting_user(user_id: int, acting_tenant_id: int | None) -> Any:
@@ -11,6 +12,16 @@ def _acting_user(user_id: int, acting_tenant_id: int | None) -> Any:
     user: Any = get_user_model().objects.get(pk=user_id)
     user.selected_tenant_id = acting_tenant_id
     return user
+
+
+@handle("customer.package_changed")
+def prorate_package_changes(event: str, customer_ids: list[int], actor_id: int | None) -> None:
+    """Customers moved to another package mid-period get their adjustment bill in the same
+    transaction, when the ISP prorates package changes."""
+    from ispbills.billing.proration import prorate_package_changes as prorate
+
+    actor = None if actor_id is None else _acting_user(actor_id, None)
+    prorate(actor=actor, customer_ids=customer_ids)
 
 
 @jobs.task(queue="bulk")

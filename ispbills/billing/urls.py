@@ -24,5 +24,6 @@ urlpatterns = [
     path("billing-runs/", views.BillingRunListView.as_view(), name="billingrun_list"),
     path("billing-runs/add/", views.BillingRunStartView.as_view(), name="billingrun_add"),
     path("billing-runs/<int:pk>/", views.BillingRunDetailView.as_view(), name="billingrun_detail"),
+    path("billing/settings/", views.BillingSettingsView.as_view(), name="settings"),
     path("reports/vat/", views.VatReportView.as_view(), name="vat_report"),
 ]

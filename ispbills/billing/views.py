@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from ispbills.billing import bulk, services, voids
+from ispbills.billing import bulk, proration, services, voids
 from ispbills.billing.actions import (
     billing_day,
     may_start_runs,
@@ -28,8 +28,14 @@ from ispbills.billing.filtersets import (
     BillingRunFilterSet,
     tenant_today,
 )
-from ispbills.billing.forms import BillingRunForm, BulkGenerateForm, VatReportForm, VoidBillForm
-from ispbills.billing.models import Bill, BillingRun
+from ispbills.billing.forms import (
+    BillingRunForm,
+    BillingSettingsForm,
+    BulkGenerateForm,
+    VatReportForm,
+    VoidBillForm,
+)
+from ispbills.billing.models import Bill, BillingRun, BillingSettings
 from ispbills.billing.reports import vat_report
 from ispbills.billing.tables import BillingRunTable, BillTable, named_lines, skipped_summary
 from ispbills.core.access import Access, access_of
@@ -416,3 +422,32 @@ class VatReportView(ScopedViewMixin, TemplateView):
             },
         )
         return context
+
+
+class BillingSettingsView(ServiceFormView):
+    """The ISP's billing settings, changed by its group admins."""
+
+    model = BillingSettings
+    form_class = BillingSettingsForm
+    action = "change"
+    title = gettext_lazy("Billing settings")
+    success_message = gettext_lazy("Billing settings saved.")
+
+    def get_object(self) -> BillingSettings:
+        access = access_of(self.request.user)
+        if access.tenant_id is None:
+            raise Http404(_("Pick an ISP first."))
+        if not (access.tenant_wide or access.is_superadmin):
+            raise PermissionDenied(_("Only the ISP's group admins change its billing settings."))
+        return proration.settings_for(access.tenant_id)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {key: getattr(self.object, key) for key in proration.SETTINGS_FIELDS}
+
+    def perform(self, form: Any) -> BillingSettings:
+        return proration.save_settings(
+            actor=self.request.user, tenant_id=self.object.tenant_id, **form.cleaned_data
+        )
+
+    def get_success_url_for(self, obj: Any) -> str:
+        return reverse("billing:settings")

@@ -389,7 +389,18 @@ def update_customer(*, actor: Any, customer: Customer, **data: Any) -> Customer:
     # RADIUS rows, same transaction; a previous username's rows go too.
     provision_customers([customer.pk], usernames=[before.get("username") or ""])
     events.emit("customer.updated", customer_id=customer.pk, fields=sorted(changes))
+    if "package" in changes:
+        _package_changed(actor, [customer.pk])
     return customer
+
+
+def _package_changed(actor: Any, customer_ids: list[int]) -> None:
+    """Billing adjusts the current period of customers moved to another package."""
+    events.emit(
+        "customer.package_changed",
+        customer_ids=customer_ids,
+        actor_id=getattr(actor, "pk", None),
+    )
 
 
 # ---- lifecycle ----------------------------------------------------------------------------
@@ -870,6 +881,10 @@ def bulk_update_customers(*, actor: Any, customers: Any, changes: dict[str, Any]
         },
     )
     provision_customers([row["id"] for row in rows])  # RADIUS rows, same transaction
+    if "package_id" in columns:
+        _package_changed(
+            actor, [row["id"] for row in rows if row["package_id"] != columns["package_id"]]
+        )
     return len(rows)
 
 
@@ -1016,6 +1031,8 @@ def replace_reference(
             )
             _bulk_audit(actor, "customer.updated", usable, lambda row: {field: [old_id, new_id]})
             provision_customers([row["id"] for row in usable])  # RADIUS rows, same transaction
+            if field == "package":
+                _package_changed(actor, [row["id"] for row in usable])
             done += len(usable)
         progress.update(
             done + skipped, total, _("%(n)s of %(t)s customers") % {"n": done + skipped, "t": total}

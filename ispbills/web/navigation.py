@@ -82,6 +82,13 @@ MENU: tuple[NavSection, ...] = (
             NavItem(_("Billing runs"), "billing:billingrun_list", "arrow-repeat", "billing.view"),
             NavItem(_("Reminders"), "reminders:reminder_list", "bell", "billing.view"),
             NavItem(_("VAT report"), "billing:vat_report", "percent", "billing.view"),
+            NavItem(
+                _("Billing settings"),
+                "billing:settings",
+                "gear",
+                "billing.change",
+                tenant_wide_only=True,
+            ),
         ),
     ),
     NavSection(
