@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from ispbills.billing import services
-from ispbills.billing.models import Bill, BillingRun, Reminder
+from ispbills.billing import proration, services
+from ispbills.billing.models import Bill, BillingRun, BillingSettings, Reminder
 from ispbills.core.testing.isolation import maker
 from ispbills.customers.tests.makers import make_customer
 from ispbills.tenancy.models import Operator
@@ -40,3 +40,13 @@ def make_reminder(operator: Operator, marker: str) -> Reminder:
         kind=Reminder.Kind.DUE_SOON,
         for_date=bill.due_on,
     )
+
+
+@maker(BillingSettings, tenant_wide=True)
+def make_billing_settings(operator: Operator, marker: str) -> BillingSettings:
+    """The ISP's billing settings (a flag, no text to mark: their page is an open page)."""
+    settings: Any = proration.save_settings(
+        actor=None, tenant_id=operator.tenant_id, prorate_package_change=False
+    )
+    settings.isolation_label = marker
+    return settings

@@ -54,6 +54,8 @@ OPEN_PAGES: dict[str, str] = {
     "customers:customer_export": "queues an export that restricts in the job (exports below)",
     "billing:vat_report": "sums of Bill.objects.restrict() narrowed like the bill list; covered "
     "by the VAT report tests",
+    "billing:settings": "the settings of the user's own ISP (access.tenant_id), group admins "
+    "only; covered by the billing settings tests",
     "billing:bill_bulk_void": "counts and queues bills found through restrict(change); the "
     "job restricts again; covered by the bulk billing tests",
     "billing:bill_bulk_generate": "counts and queues customers found through restrict(); the "

@@ -64,6 +64,7 @@ NETWORK = SESSIONS | {
 }
 BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billing.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
+BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
 EVERYTHING_BUT_ISPS = (
     {
         "/",
@@ -81,7 +82,7 @@ EVERYTHING_BUT_ISPS = (
     | BILLING
 )
 MENU_OF = {
-    "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS,
+    "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS,
     "bob": EVERYTHING_BUT_ISPS,
     "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS | BILLING,
     "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | NETWORK | NETWORK_SETTINGS,
@@ -91,7 +92,7 @@ MENU_OF = {
     | CATALOG
     | SESSIONS
     | BILLING,
-    "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | {"/isps/"},
+    "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
 }
 
 
@@ -188,7 +189,10 @@ def test_revoking_audit_view_from_a_group_admin_closes_the_audit_log(cast: Any) 
     assert client.get("/audit/").status_code == 403
     assert client.get("/login-log/").status_code == 403
     links = set(menu_links(client.get("/").content.decode()))
-    assert links == EVERYTHING_BUT_ISPS - {"/audit/", "/login-log/"} | NETWORK_SETTINGS
+    assert (
+        links
+        == EVERYTHING_BUT_ISPS - {"/audit/", "/login-log/"} | NETWORK_SETTINGS | BILLING_SETTINGS
+    )
 
 
 # ---- dashboard ---------------------------------------------------------------------------
