@@ -28,6 +28,7 @@ from ispbills.core.errors import DomainError, NotAllowedError
 from ispbills.core.jobs import Progress, start_job_run
 from ispbills.core.models import JobRun
 from ispbills.core.money import format_money
+from ispbills.tenancy.services import branding_of
 
 FONT_FILES = {
     400: "vendor/noto-sans-bengali/noto-sans-bengali-bengali-400-normal.woff2",
@@ -137,6 +138,7 @@ def _lines(bill: Bill, currency: str) -> list[Line]:
 def bill_context(bill: Bill) -> dict[str, Any]:
     """What the invoice template shows, with money and dates in the ISP's terms."""
     tenant = bill.tenant
+    logo, vat_registration = branding_of(bill.operator)
     currency = tenant.currency
 
     def money(value: Any) -> str:
@@ -151,6 +153,8 @@ def bill_context(bill: Bill) -> dict[str, Any]:
         "bill": bill,
         "tenant": tenant,
         "issuer": bill.operator,
+        "logo": logo,
+        "vat_registration": vat_registration,
         "customer": bill.customer,
         "lines": _lines(bill, currency),
         "subtotal": money(bill.subtotal),
@@ -180,18 +184,30 @@ def render_bill_pdf(bill: Bill, language: str) -> bytes:
         .filter(pk=bill.pk)
         .get()
     )
-    # Times are shown in the ISP's zone, words in the reader's language.
-    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(bill.tenant.timezone)):
-        html = render_to_string(
-            "billing/bill_pdf.html",
-            {
-                **bill_context(bill),
-                "font_urls": {weight: path.as_uri() for weight, path in fonts.items()},
-                "language": language,
-            },
-        )
-    document = HTML(string=html, url_fetcher=_fetcher(set(fonts.values())))
-    return bytes(document.write_pdf())
+    context = bill_context(bill)
+    with tempfile.TemporaryDirectory(prefix="ispbills-bill-") as folder:
+        allowed = set(fonts.values())
+        logo_url = ""
+        if context["logo"] is not None:
+            suffix = ".png" if context["logo"].content_type == "image/png" else ".jpg"
+            logo_path = (Path(folder) / f"logo{suffix}").resolve()
+            logo_path.write_bytes(bytes(context["logo"].data))
+            allowed.add(logo_path)
+            logo_url = logo_path.as_uri()
+        # Times are shown in the ISP's zone, words in the reader's language.
+        zone = zoneinfo.ZoneInfo(bill.tenant.timezone)
+        with translation.override(language), timezone.override(zone):
+            html = render_to_string(
+                "billing/bill_pdf.html",
+                {
+                    **context,
+                    "logo_url": logo_url,
+                    "font_urls": {weight: path.as_uri() for weight, path in fonts.items()},
+                    "language": language,
+                },
+            )
+        document = HTML(string=html, url_fetcher=_fetcher(allowed))
+        return bytes(document.write_pdf())
 
 
 def pdf_filename(bill: Bill) -> str:

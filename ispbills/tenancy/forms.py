@@ -22,11 +22,35 @@ class OperatorForm(ScopedForm):
     mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     address = forms.CharField(label=_("Address"), max_length=250, required=False)
+    vat_registration = forms.CharField(
+        label=_("VAT registration (BIN)"),
+        max_length=40,
+        required=False,
+        help_text=_("Printed on bills; operators without one print the ISP's."),
+    )
+    logo = forms.FileField(
+        label=_("Logo for bills"),
+        required=False,
+        help_text=_("PNG or JPEG, at most 512 KB; operators without one print the ISP's."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance is not None:
             del self.fields["parent"]
+        else:
+            del self.fields["remove_logo"]
+
+    def branding(self) -> dict[str, Any]:
+        """Pop the logo fields off ``cleaned_data``: ``{"data": bytes | None}`` when the logo
+        is to change, else ``{}``."""
+        upload = self.cleaned_data.pop("logo", None)
+        remove = self.cleaned_data.pop("remove_logo", False)
+        if upload is not None:
+            return {"data": upload.read()}
+        return {"data": None} if remove else {}
 
 
 class StaffUserForm(ScopedForm):

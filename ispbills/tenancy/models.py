@@ -69,6 +69,12 @@ class Operator(Scoped, models.Model):
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
     address = models.CharField(_("address"), max_length=250, blank=True)
+    vat_registration = models.CharField(
+        _("VAT registration (BIN)"),
+        max_length=40,
+        blank=True,
+        help_text=_("Printed on bills; operators without one print the ISP's."),
+    )
     account_type = models.CharField(
         _("account type"), max_length=8, choices=AccountType.choices, default=AccountType.DEBIT
     )
@@ -122,6 +128,21 @@ class Operator(Scoped, models.Model):
 
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/") if part]
+
+
+class OperatorLogo(models.Model):
+    """An operator's logo for its bills (PNG or JPEG, checked on upload); apart from the
+    operator so its bytes are read only when a bill is printed or the logo shown."""
+
+    operator = models.OneToOneField(
+        Operator, primary_key=True, on_delete=models.CASCADE, related_name="logo"
+    )
+    content_type = models.CharField(max_length=20)
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.content_type}"
 
 
 class StaffUserManager(UserManager["User"]):

@@ -23,6 +23,7 @@ from ispbills.tenancy.models import (
     LoginAttempt,
     Membership,
     Operator,
+    OperatorLogo,
     PermissionOverride,
     Tenant,
     User,
@@ -97,6 +98,7 @@ def create_operator(
     mobile: str = "",
     email: str = "",
     address: str = "",
+    vat_registration: str = "",
 ) -> Operator:
     """Add a reseller (under the root) or a sub-operator (under a reseller)."""
     require(actor, "operators.add", parent)
@@ -133,6 +135,7 @@ def create_operator(
         mobile=_clean_mobile(mobile) or "",
         email=email.strip(),
         address=address.strip(),
+        vat_registration=vat_registration.strip(),
     )
     operator.path = f"{parent.path}{operator.pk}/"
     Operator.objects.filter(pk=operator.pk).update(path=operator.path)
@@ -150,7 +153,15 @@ def create_operator(
     return operator
 
 
-OPERATOR_EDITABLE = ("name", "mobile", "email", "address", "account_type", "credit_limit")
+OPERATOR_EDITABLE = (
+    "name",
+    "mobile",
+    "email",
+    "address",
+    "vat_registration",
+    "account_type",
+    "credit_limit",
+)
 
 
 @transaction.atomic
@@ -174,6 +185,8 @@ def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operat
             )
     if "mobile" in changes:
         changes["mobile"] = _clean_mobile(changes["mobile"]) or ""
+    if "vat_registration" in changes:
+        changes["vat_registration"] = str(changes["vat_registration"] or "").strip()
     if "name" in changes:
         changes["name"] = changes["name"].strip()
         if not changes["name"]:
@@ -195,6 +208,75 @@ def update_operator(*, actor: Any, operator: Operator, **changes: Any) -> Operat
     if delta:
         audit.record(actor, "operator.updated", operator, changes=delta)
     return operator
+
+
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_SIDE = 2000
+LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+@transaction.atomic
+def set_operator_logo(*, actor: Any, operator: Operator, data: bytes | None) -> Operator:
+    """Set (PNG or JPEG, at most 512 KB and 2000 px a side) or, with ``None``, remove the
+    logo printed on the operator's bills; same rights as editing the operator."""
+    require(actor, "operators.change", operator)
+    access = access_of(actor)
+    if actor is not None and not access.tenant_wide and operator.pk == access.operator_id:
+        raise NotAllowedError(_("You cannot change your own operator's terms."))
+    if data is None:
+        removed, _rows = OperatorLogo.objects.filter(operator=operator).delete()
+        if removed:
+            audit.record(actor, "operator.logo_removed", operator)
+        return operator
+    if len(data) > LOGO_MAX_BYTES:
+        raise DomainError(
+            _("The logo is larger than 512 KB."), fields={"logo": [_("At most 512 KB.")]}
+        )
+    content_type = _image_type(data)
+    OperatorLogo.objects.update_or_create(
+        operator=operator, defaults={"content_type": content_type, "data": data}
+    )
+    audit.record(actor, "operator.logo_set", operator, changes={"bytes": [None, len(data)]})
+    return operator
+
+
+def _image_type(data: bytes) -> str:
+    """The MIME type of a PNG or JPEG image of a sensible size; anything else is refused."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    problem = DomainError(
+        _("The logo must be a PNG or JPEG image, at most 2000 pixels a side."),
+        fields={"logo": [_("Use a PNG or JPEG image.")]},
+    )
+    try:
+        with Image.open(BytesIO(data)) as image:
+            kind, size = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise problem from None
+    if kind not in LOGO_TYPES or max(size) > LOGO_MAX_SIDE:
+        raise problem
+    return LOGO_TYPES[kind]
+
+
+def branding_of(operator: Operator) -> tuple[OperatorLogo | None, str]:
+    """The logo and VAT registration a bill of ``operator`` carries: its own, else those of
+    the nearest operator above it that has one."""
+    chain = [operator.pk, *reversed(operator.ancestor_ids()[:-1])]
+    with_logo = set(
+        OperatorLogo.objects.filter(operator_id__in=chain).values_list("operator_id", flat=True)
+    )
+    nearest = next((pk for pk in chain if pk in with_logo), None)
+    registrations = dict(
+        Operator.objects.filter(pk__in=chain)
+        .exclude(vat_registration="")
+        .values_list("pk", "vat_registration")
+    )
+    registration = next((registrations[pk] for pk in chain if pk in registrations), "")
+    logo = OperatorLogo.objects.get(operator_id=nearest) if nearest is not None else None
+    return logo, registration
 
 
 @transaction.atomic

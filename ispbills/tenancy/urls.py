@@ -8,6 +8,7 @@ urlpatterns = [
     path("operators/", views.OperatorListView.as_view(), name="operator_list"),
     path("operators/add/", views.OperatorCreateView.as_view(), name="operator_add"),
     path("operators/<int:pk>/", views.OperatorDetailView.as_view(), name="operator_detail"),
+    path("operators/<int:pk>/logo/", views.OperatorLogoView.as_view(), name="operator_logo"),
     path("operators/<int:pk>/edit/", views.OperatorEditView.as_view(), name="operator_edit"),
     path("operators/<int:pk>/toggle/", views.OperatorToggleView.as_view(), name="operator_toggle"),
     path("users/", views.UserListView.as_view(), name="user_list"),

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +20,14 @@ from ispbills.tenancy.forms import (
     StaffUserForm,
     TenantForm,
 )
-from ispbills.tenancy.models import LoginAttempt, Membership, Operator, Tenant, User
+from ispbills.tenancy.models import (
+    LoginAttempt,
+    Membership,
+    Operator,
+    OperatorLogo,
+    Tenant,
+    User,
+)
 from ispbills.tenancy.roles import ALL_PERMISSIONS, AREAS
 from ispbills.tenancy.tables import LoginAttemptTable, OperatorTable, TenantTable, UserTable
 
@@ -58,6 +66,7 @@ class OperatorDetailView(ObjectDetailView):
             Operator.objects.restrict(user, "change").filter(pk=operator.pk).exists()
         )
         context["show_money"] = access_of(user).can("money.view")
+        context["has_logo"] = OperatorLogo.objects.filter(operator=operator).exists()
         return context
 
 
@@ -71,7 +80,11 @@ class OperatorCreateView(ServiceFormView):
         return {"parent": self.request.GET.get("parent")}
 
     def perform(self, form: Any) -> Operator:
-        return services.create_operator(actor=self.request.user, **form.cleaned_data)
+        branding = form.branding()
+        operator = services.create_operator(actor=self.request.user, **form.cleaned_data)
+        if branding:
+            services.set_operator_logo(actor=self.request.user, operator=operator, **branding)
+        return operator
 
 
 class OperatorEditView(ServiceFormView):
@@ -85,9 +98,29 @@ class OperatorEditView(ServiceFormView):
         return {field: getattr(self.object, field) for field in services.OPERATOR_EDITABLE}
 
     def perform(self, form: Any) -> Operator:
-        return services.update_operator(
+        branding = form.branding()
+        operator = services.update_operator(
             actor=self.request.user, operator=self.object, **form.cleaned_data
         )
+        if branding:
+            services.set_operator_logo(actor=self.request.user, operator=operator, **branding)
+        return operator
+
+
+class OperatorLogoView(ObjectDetailView):
+    """The logo printed on an operator's bills (404 without one)."""
+
+    model = Operator
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        operator = self.get_object()
+        logo = OperatorLogo.objects.filter(operator=operator).first()
+        if logo is None:
+            raise Http404(_("This operator has no logo."))
+        response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
+        response["Cache-Control"] = "private, max-age=300"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 class OperatorToggleView(ObjectActionView):

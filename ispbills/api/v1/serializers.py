@@ -24,6 +24,7 @@ class OperatorSerializer(ScopedModelSerializer):
             "mobile",
             "email",
             "address",
+            "vat_registration",
             "account_type",
             "credit_limit",
             "balance",

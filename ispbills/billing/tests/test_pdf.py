@@ -178,3 +178,28 @@ def test_a_runs_bills_export_as_one_zip_of_pdfs(
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == [f"INV-{number:06d}.pdf" for number in numbers]
     assert all(archive.read(name).startswith(b"%PDF") for name in archive.namelist())
+
+
+def png(width: int = 120, height: int = 40) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_bill_carries_the_nearest_logo_and_vat_registration(cast: Any, bill: Bill) -> None:
+    from ispbills.tenancy import services as tenancy
+
+    plain = render_bill_pdf(bill, "en")
+    tenancy.set_operator_logo(actor=None, operator=cast.acme_root, data=png())
+    tenancy.update_operator(actor=None, operator=cast.acme_root, vat_registration="000111222-0101")
+    tenancy.update_operator(actor=None, operator=cast.north, vat_registration="999888777-0202")
+
+    branded = render_bill_pdf(bill, "en")
+
+    assert b"/Subtype /Image" not in plain
+    assert b"/Subtype /Image" in branded  # the ISP's logo, North having none of its own
+    text = pdf_text(branded)
+    assert "VATregistration(BIN):999888777-0202" in text  # North's own number wins
+    assert "000111222" not in text

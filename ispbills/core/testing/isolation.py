@@ -69,6 +69,8 @@ OPEN_PAGES: dict[str, str] = {
 # Detail endpoints where even the super admin gets no 200 for a fresh row, and why.
 NO_POSITIVE_DETAIL: dict[str, str] = {
     "web:job_download": "serves only finished runs that produced a file",
+    "tenancy:operator_logo": "serves only operators that have a logo (the others get 404); "
+    "its scoping is the operator detail's, checked in the branding tests",
 }
 
 MAKERS: dict[type[Model], Callable[[Any, str], Model]] = {}
