@@ -65,6 +65,11 @@ class BillingRun(TenantOwned):
     def __str__(self) -> str:
         return f"{self.run_date} ({self.get_status_display()})"
 
+    @classmethod
+    def scope_rows(cls, queryset: Any, access: Any, action: str) -> Any:
+        # A run's totals are the whole ISP's; a manager reaches only assigned customers' bills.
+        return queryset.none() if access.role == "manager" else queryset
+
 
 class Bill(ManagedThroughCustomer, TenantOwned):
     """A customer's bill for one period, or the reversal that voids one."""

@@ -135,10 +135,14 @@ def _lines(bill: Bill, currency: str) -> list[Line]:
     return rows
 
 
-def bill_context(bill: Bill) -> dict[str, Any]:
-    """What the invoice template shows, with money and dates in the ISP's terms."""
+def bill_context(bill: Bill, brands: dict[int, Any] | None = None) -> dict[str, Any]:
+    """What the invoice template shows, with money and dates in the ISP's terms; ``brands``
+    keeps each operator's branding across the bills of one export."""
     tenant = bill.tenant
-    logo, vat_registration = branding_of(bill.operator)
+    brands = {} if brands is None else brands
+    if bill.operator_id not in brands:
+        brands[bill.operator_id] = branding_of(bill.operator)
+    logo, vat_registration = brands[bill.operator_id]
     currency = tenant.currency
 
     def money(value: Any) -> str:
@@ -171,7 +175,7 @@ def bill_context(bill: Bill) -> dict[str, Any]:
     }
 
 
-def render_bill_pdf(bill: Bill, language: str) -> bytes:
+def render_bill_pdf(bill: Bill, language: str, brands: dict[int, Any] | None = None) -> bytes:
     """The bill as an A4 PDF in ``language`` (``bn`` or ``en``)."""
     try:
         from weasyprint import HTML
@@ -184,7 +188,7 @@ def render_bill_pdf(bill: Bill, language: str) -> bytes:
         .filter(pk=bill.pk)
         .get()
     )
-    context = bill_context(bill)
+    context = bill_context(bill, brands)
     with tempfile.TemporaryDirectory(prefix="ispbills-bill-") as folder:
         allowed = set(fonts.values())
         logo_url = ""
@@ -246,13 +250,16 @@ def write_run_pdfs(
 ) -> dict[str, Any]:
     """Write the ZIP of the run's bills that ``user`` may export; returns the result summary."""
     bills = Bill.objects.filter(run_id=billing_run_id).restrict(user, "export").order_by("number")
-    total = bills.count()
+    found = list(bills.values_list("pk", "kind", "number"))
+    total = len(found)
     path = exports.export_path(progress.run_id, "zip")
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
+    brands: dict[int, Any] = {}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for bill in bills.iterator(chunk_size=200):
-            archive.writestr(pdf_filename(bill), render_bill_pdf(bill, language))
+        for pk, kind, number in found:
+            name = pdf_filename(Bill(pk=pk, kind=kind, number=number))
+            archive.writestr(name, render_bill_pdf(Bill(pk=pk), language, brands))
             written += 1
             progress.update(written, total, _("%(n)s of %(t)s bills") % {"n": written, "t": total})
     return {"bills": written, "file": path.name}

@@ -203,6 +203,18 @@ def test_run_list_names_skip_reasons(cast, register):
     assert "trial account: 1" in detail
 
 
+def test_a_manager_sees_no_runs_whose_totals_are_the_whole_isps(cast, register):
+    register()
+    run = services.run_billing(tenant_id=cast.acme.pk, at=NOV)
+
+    listing = client_as(cast.carol).get("/billing-runs/")
+    detail = client_as(cast.carol).get(f"/billing-runs/{run.pk}/")
+
+    assert listing.status_code == 200
+    assert str(run.run_date) not in listing.content.decode()
+    assert detail.status_code == 404
+
+
 def test_vat_report_sums_rates_and_subtracts_reversals(cast, old_customer, home):
     vat = catalog.save_vat_profile(actor=None, operator=cast.acme_root, name="VAT 15", rate="15")
     catalog.save_package(actor=None, operator=cast.acme_root, package=home, vat_profile=vat)
