@@ -43,10 +43,13 @@ EXCLUDED = f"""(SELECT coalesce(sum(
     FROM (SELECT split_part(e, '-', 1)::inet AS lo,
                  coalesce(nullif(split_part(e, '-', 2), ''), split_part(e, '-', 1))::inet AS hi
             FROM unnest({POOL}.exclusions) e) x)"""
-# A radacct row counts when its username is a customer of the pool's ISP (two ISPs may both
-# use 100.64.0.0/10 behind their own routers).
-_OWN_SESSION = f"""EXISTS (SELECT 1 FROM customers_customer oc
-    WHERE oc.tenant_id = {POOL}.tenant_id AND lower(oc.username) = lower(r.username))"""
+# A radacct row counts when its username's claimant (customers.models.claimant_of: the live
+# customer holding it, lowest id first, across ISPs) is a customer of the pool's ISP: two ISPs
+# may both use 100.64.0.0/10 behind their own routers, and a username only one can log in.
+_OWN_SESSION = f"""(SELECT oc.tenant_id FROM customers_customer oc
+    WHERE upper(oc.username) = upper(r.username) AND oc.username = r.username
+      AND oc.status <> 'deleted'
+    ORDER BY oc.id LIMIT 1) = {POOL}.tenant_id"""
 # The addresses (IPv4, static IPv6) or prefixes (IPv6) taken: statically assigned to a live
 # customer, or held by an open session.
 TAKEN = f"""(

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ispbills.catalog.models import Package, ServiceModel
 from ispbills.core.forms import ScopedForm
 from ispbills.network.models import IpPool, NetworkSettings, PppoeProfile
+from ispbills.tenancy.api import reachable_operators
 from ispbills.tenancy.models import Operator
 
 
@@ -39,6 +40,9 @@ class IpPoolForm(ScopedForm):
         super().__init__(*args, **kwargs)
         if self.instance is not None:
             del self.fields["operator"]
+        else:  # the owners the service accepts (a NOC user holds no operators.view)
+            owner: Any = self.fields["operator"]
+            owner.queryset = reachable_operators(self.user)
 
     def service_values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -98,6 +102,9 @@ class PppoeProfileForm(ScopedForm):
         super().__init__(*args, **kwargs)
         if self.instance is not None:
             del self.fields["operator"]
+        else:  # the owners the service accepts (a NOC user holds no operators.view)
+            owner: Any = self.fields["operator"]
+            owner.queryset = reachable_operators(self.user)
 
     def service_values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

@@ -41,6 +41,8 @@ def test_group_admin_creates_a_static_pool_and_reads_its_usage(cast, api_for, re
         "free": 4,
     }
     assert read.json()["next_free"] == "103.7.8.3"
+    listed = api.get(POOLS).json()["results"]
+    assert [(row["name"], row["next_free"]) for row in listed] == [("static-a", None)]
 
 
 def test_an_overlapping_pool_is_refused_with_a_field_error(cast, api_for, pool):

@@ -80,6 +80,7 @@ def test_usage_counts_excluded_assigned_online_and_free(cast, pool, register, on
     customers.delete_customer(actor=None, customer=deleted)
     online("s1", "103.7.8.5")  # a static customer online counts once
     online("dyn1", "103.7.8.9")  # not a customer of Acme: another ISP's session
+    online("s3", "103.7.8.30")  # a deleted customer claims no session (it cannot log in)
     register(username="d1")
     online("d1", "103.7.8.20")
 

@@ -111,3 +111,11 @@ def test_the_group_admin_turns_on_the_walled_garden(cast, pool):
 
 def test_a_reseller_may_not_open_the_isp_settings(cast):
     assert client_as(cast.bob).get(reverse("network:settings")).status_code == 403
+
+
+def test_noc_staff_may_pick_any_owner_of_their_subtree_without_operators_view(cast):
+    for url in (reverse("network:ippool_add"), reverse("network:pppoeprofile_add")):
+        page = client_as(cast.nina).get(url).content.decode()
+
+        assert page.count(">Acme North<") == 1, url
+        assert ">Globex East<" not in page

@@ -78,8 +78,12 @@ class IpPoolSerializer(ScopedModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_next_free(self, pool: IpPool) -> str | None:
-        """The lowest free address of a static pool (null for other pools or when full)."""
-        return next_free(pool) if pool.purpose == IpPool.Purpose.STATIC else None
+        """The lowest free address of a static pool, read on the pool itself (null in lists,
+        for other pools or when full)."""
+        view = self.context.get("view")
+        if pool.purpose != IpPool.Purpose.STATIC or getattr(view, "action", None) == "list":
+            return None
+        return next_free(pool)
 
 
 class IpPoolCreateSerializer(OwnedCreateMixin, IpPoolSerializer):
