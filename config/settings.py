@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "ispbills.radius",
     "ispbills.network",
     "ispbills.billing",
+    "ispbills.payments",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",
