@@ -194,10 +194,8 @@ def _refuse_replay(tenant_id: int, method: str, reference: str, *, racing: bool 
     ).first()
     if earlier is not None or racing:
         number = earlier.display_number if earlier is not None else reference
-        raise ConflictError(
-            _("This reference was already recorded as %(number)s.") % {"number": number},
-            fields={"reference": [_("Already recorded.")]},
-        )
+        message = _("This reference was already recorded as %(number)s.") % {"number": number}
+        raise ConflictError(message, fields={"reference": [message]})
 
 
 def _extend_validity(customer: Customer, paid_in_full: list[Bill]) -> dt.datetime | None:

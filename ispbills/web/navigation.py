@@ -79,6 +79,7 @@ MENU: tuple[NavSection, ...] = (
         _("Billing"),
         (
             NavItem(_("Bills"), "billing:bill_list", "receipt", "billing.view"),
+            NavItem(_("Payments"), "payments:payment_list", "cash-coin", "payments.view"),
             NavItem(_("Billing runs"), "billing:billingrun_list", "arrow-repeat", "billing.view"),
             NavItem(_("Reminders"), "reminders:reminder_list", "bell", "billing.view"),
             NavItem(_("VAT report"), "billing:vat_report", "percent", "billing.view"),

@@ -7,6 +7,7 @@ from ispbills.billing.api.v1 import viewsets as billing_viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
+from ispbills.payments.api.v1 import viewsets as payment_viewsets
 from ispbills.radius.api.v1 import viewsets as radius_viewsets
 
 router = DefaultRouter(trailing_slash=True)
@@ -32,6 +33,7 @@ router.register("auth-log", customer_viewsets.AuthAttemptViewSet, basename="auth
 router.register("bills", billing_viewsets.BillViewSet, basename="bill")
 router.register("customers", billing_viewsets.CustomerBillingViewSet, basename="customer-billing")
 router.register("billing-runs", billing_viewsets.BillingRunViewSet, basename="billingrun")
+router.register("payments", payment_viewsets.PaymentViewSet, basename="payment")
 
 app_name = "api-v1"
 urlpatterns = [

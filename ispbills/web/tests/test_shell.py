@@ -63,6 +63,7 @@ NETWORK = SESSIONS | {
     "/radius/disconnects/",
 }
 BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billing.view
+PAYMENTS = {"/payments/"}  # payments.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
 EVERYTHING_BUT_ISPS = (
@@ -80,18 +81,20 @@ EVERYTHING_BUT_ISPS = (
     | CATALOG
     | NETWORK
     | BILLING
+    | PAYMENTS
 )
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS,
     "bob": EVERYTHING_BUT_ISPS,
-    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS | BILLING,
+    "carol": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | SESSIONS | BILLING | PAYMENTS,
     "nina": {"/", "/jobs/", "/api/docs/"} | CUSTOMERS | CATALOG | NETWORK | NETWORK_SETTINGS,
-    "dave": {"/", "/api/docs/"} | CUSTOMERS | SESSIONS,
+    "dave": {"/", "/api/docs/"} | CUSTOMERS | SESSIONS | PAYMENTS,
     "ann": {"/", "/operators/", "/jobs/", "/audit/", "/login-log/", "/api/docs/"}
     | CUSTOMERS
     | CATALOG
     | SESSIONS
-    | BILLING,
+    | BILLING
+    | PAYMENTS,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
 }
 
