@@ -24,15 +24,16 @@ call it too) and does, in one transaction with the customer's row locked:
 import datetime as dt
 import zoneinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from ispbills.billing.models import Bill
 from ispbills.core import audit, clock, events
-from ispbills.core.access import access_of, require
+from ispbills.core.access import access_of
+from ispbills.core.context import request_info
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.money import ZERO, MoneyError, to_money
 from ispbills.customers import services as customers
@@ -61,13 +62,88 @@ def _amount(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
 
 
 def _reachable(actor: Any, customer: Customer, permission: str) -> None:
-    """The actor may record payments for this customer (a manager: an assigned one)."""
-    require(actor, permission, customer.operator)
-    if (
-        actor is not None
-        and not Customer.objects.restrict(actor, "view").filter(pk=customer.pk).exists()
-    ):
+    """The actor holds ``permission`` and reaches this customer (a manager: an assigned one);
+    the system (``None``) always does."""
+    if actor is None:
+        return
+    if not access_of(actor).can(permission):
+        raise NotAllowedError(_("You do not have permission to do this."))
+    if not Customer.objects.restrict(actor, "view").filter(pk=customer.pk).exists():
         raise NotAllowedError(_("You may not take payments for this customer."))
+
+
+# Steps 1-3 in one statement: the customer row locked, its open bills locked and paid oldest
+# due first (a named bill first), the payment inserted under its idempotency key (a replay
+# inserts nothing and so changes nothing), its allocations, the bills, the advance and the
+# audit row written. Returns the payment and what the Python side still has to look at.
+PAY_SQL = """
+WITH customer AS MATERIALIZED (
+    SELECT id, tenant_id, operator_id, username, status, status_reason, expires_at
+      FROM customers_customer WHERE id = %(customer)s AND status <> 'deleted' FOR UPDATE
+), locked AS MATERIALIZED (
+    SELECT b.id, b.number, b.due_on, b.total - b.paid_amount AS payable
+      FROM billing_bill b
+     WHERE b.customer_id = %(customer)s AND b.kind IN ('invoice', 'adjustment')
+       AND b.status IN ('unpaid', 'partially_paid')
+       FOR UPDATE
+), running AS MATERIALIZED (
+    SELECT locked.*, sum(payable) OVER (
+               ORDER BY (id = %(bill)s) DESC, due_on, number
+               ROWS UNBOUNDED PRECEDING) - payable AS before
+      FROM locked
+), shares AS MATERIALIZED (
+    SELECT id, least(payable, %(net)s - before) AS amount FROM running WHERE before < %(net)s
+), payment AS (
+    INSERT INTO payments_payment (
+        tenant_id, operator_id, created_at, updated_at, kind, customer_id, method, reference,
+        gateway, amount, charge, to_bills, to_advance, received_at, collector_id, note, status,
+        expiry_before, expiry_after, reactivated)
+    SELECT c.tenant_id, c.operator_id, %(now)s, %(now)s, 'payment', c.id, %(method)s,
+           %(reference)s, %(gateway)s, %(amount)s, %(charge)s, s.paid, %(net)s - s.paid,
+           %(received_at)s, %(collector)s, %(note)s, 'applied', c.expires_at, c.expires_at,
+           false
+      FROM customer c, (SELECT coalesce(sum(amount), 0) AS paid FROM shares) s
+    ON CONFLICT (tenant_id, method, reference) DO NOTHING
+    RETURNING {columns}
+), allocations AS (
+    INSERT INTO payments_allocation (payment_id, bill_id, amount)
+    SELECT payment.id, shares.id, shares.amount FROM payment, shares
+    RETURNING bill_id, amount
+), bills AS (
+    UPDATE billing_bill b
+       SET paid_amount = b.paid_amount + a.amount, updated_at = %(now)s,
+           status = CASE WHEN b.paid_amount + a.amount = b.total THEN 'paid'
+                         ELSE 'partially_paid' END
+      FROM allocations a
+     WHERE b.id = a.bill_id
+    RETURNING b.id, b.status = 'paid' AS settled, b.period_end
+), advance AS (
+    UPDATE customers_customer cu
+       SET advance_balance = cu.advance_balance + payment.to_advance
+      FROM payment
+     WHERE cu.id = %(customer)s AND payment.to_advance > 0
+    RETURNING cu.id
+), audited AS (
+    INSERT INTO core_auditevent (tenant_id, operator_id, actor_id, actor_label, verb,
+                                 object_type, object_id, object_label, changes, ip,
+                                 user_agent, at)
+    SELECT c.tenant_id, c.operator_id, %(actor_id)s, %(actor_label)s, 'payment.received',
+           'payments.payment', payment.id::text,
+           left('MR-' || lpad(payment.id::text, 6, '0') || ' · ' || c.username, 200),
+           jsonb_build_object(
+               'amount', jsonb_build_array(NULL, %(amount)s::text),
+               'charge', jsonb_build_array(NULL, %(charge)s::text),
+               'to_advance', jsonb_build_array(NULL, payment.to_advance::text)),
+           %(ip)s, %(user_agent)s, %(now)s
+      FROM payment, customer c
+    RETURNING 1
+)
+SELECT payment.*, (SELECT max(period_end) FROM bills WHERE settled), c.status,
+       (SELECT count(*) FROM advance) + (SELECT count(*) FROM audited)
+  FROM payment, customer c
+"""
+PAYMENT_COLUMNS = [field.attname for field in Payment._meta.concrete_fields]
+PAY_SQL = PAY_SQL.replace("{columns}", ", ".join(PAYMENT_COLUMNS))
 
 
 @transaction.atomic
@@ -90,17 +166,9 @@ def receive_payment(
     Refused with a clear error and nothing written: a deleted customer, a bad amount or
     charge, an unknown method, a named bill that is not this customer's open bill, a reused
     reference (``ConflictError`` naming the earlier payment)."""
-    customer = (
-        Customer.objects.select_for_update(of=("self",))
-        .select_related("operator", "tenant", "billing_profile")
-        .get(pk=customer.pk)
-    )
-    _reachable(actor, customer, "payments.add")
-    if customer.status == Customer.Status.DELETED:
-        raise DomainError(_("This customer is deleted: restore it before taking a payment."))
     if method not in Payment.Method.values:
         raise DomainError(_("Unknown payment method."), fields={"method": [_("Unknown.")]})
-    reference = (reference or "").strip()
+    reference = (reference or "").strip()[:100]
     if not reference:
         raise DomainError(
             _("Give the receipt or transaction reference."), fields={"reference": [_("Required.")]}
@@ -112,100 +180,82 @@ def receive_payment(
             _("The service charge must be less than the amount."),
             fields={"charge": [_("Less than the amount.")]},
         )
-    _refuse_replay(customer.tenant_id, method, reference)
-    bills = list(
-        Bill.objects.select_for_update()
-        .filter(customer=customer, kind__in=PAYABLE_KINDS, status__in=OPEN)
-        .order_by("due_on", "number")
-    )
-    if bill is not None:
-        named = next((open_bill for open_bill in bills if open_bill.pk == bill.pk), None)
-        if named is None:
-            raise ConflictError(
-                _("Bill %(number)s is not open: it is paid, void or not this customer's.")
-                % {"number": bill.display_number},
-                fields={"bill": [_("Not an open bill of this customer.")]},
-            )
-        bills.remove(named)
-        bills.insert(0, named)
-    now = clock.now()
-    payment = Payment(
-        tenant_id=customer.tenant_id,
-        operator_id=customer.operator_id,
-        customer=customer,
-        method=method,
-        reference=reference[:100],
-        gateway=gateway[:30],
-        amount=amount,
-        charge=charge,
-        received_at=received_at or now,
-        collector=collector if getattr(collector, "pk", None) else None,
-        note=(note or "").strip()[:200],
-        expiry_before=customer.expires_at,
-    )
-    left = amount - charge
-    paid: list[tuple[Bill, Decimal]] = []
-    for open_bill in bills:
-        if left <= 0:
-            break
-        share = min(left, open_bill.payable)
-        open_bill.paid_amount += share
-        open_bill.status = (
-            Bill.Status.PAID if open_bill.payable == 0 else Bill.Status.PARTIALLY_PAID
+    if actor is not None:
+        _reachable(actor, customer, "payments.add")
+    if (
+        bill is not None
+        and not Bill.objects.filter(
+            pk=bill.pk, customer_id=customer.pk, kind__in=PAYABLE_KINDS, status__in=OPEN
+        ).exists()
+    ):
+        raise ConflictError(
+            _("Bill %(number)s is not open: it is paid, void or not this customer's.")
+            % {"number": bill.display_number},
+            fields={"bill": [_("Not an open bill of this customer.")]},
         )
-        open_bill.save(update_fields=["paid_amount", "status", "updated_at"])
-        paid.append((open_bill, share))
-        left -= share
-    payment.to_bills = amount - charge - left
-    payment.to_advance = left
-    try:
-        with transaction.atomic():
-            payment.save()
-    except IntegrityError:  # a concurrent replay won the reference
-        _refuse_replay(customer.tenant_id, method, reference, racing=True)
-        raise
-    Allocation.objects.bulk_create(
-        Allocation(payment=payment, bill=paid_bill, amount=share) for paid_bill, share in paid
-    )
-    if left:
-        Customer.objects.filter(pk=customer.pk).update(advance_balance=F("advance_balance") + left)
-    payment.expiry_after = _extend_validity(customer, [b for b, _share in paid if b.payable == 0])
-    payment.reactivated = _reactivate(customer, payment, now)
-    payment.save(update_fields=["expiry_after", "reactivated"])
-    audit.record(
-        actor,
-        "payment.received",
-        payment,
-        label=f"{payment.display_number} · {customer.username}",
-        changes={
-            "amount": [None, str(amount)],
-            "charge": [None, str(charge)],
-            "bills": [None, [b.display_number for b, _share in paid]],
-            "to_advance": [None, str(left)],
-        },
-    )
+    now = clock.now()
+    request = request_info()
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PAY_SQL,
+            {
+                "customer": customer.pk,
+                "bill": bill.pk if bill is not None else 0,
+                "method": method,
+                "reference": reference,
+                "gateway": gateway[:30],
+                "amount": amount,
+                "charge": charge,
+                "net": amount - charge,
+                "received_at": received_at or now,
+                "collector": getattr(collector, "pk", None),
+                "note": (note or "").strip()[:200],
+                "now": now,
+                "actor_id": getattr(actor_obj, "pk", None),
+                "actor_label": actor_obj.get_username() if actor_obj else "system",
+                "ip": request.ip,
+                "user_agent": request.user_agent[:300],
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:  # a deleted customer, or a reference recorded before (or racing)
+        if not Customer.objects.filter(pk=customer.pk).exclude(status="deleted").exists():
+            raise DomainError(_("This customer is deleted: restore it before taking a payment."))
+        _refuse_replay(customer.tenant_id, method, reference)
+    count = len(PAYMENT_COLUMNS)
+    payment = Payment.from_db(connection.alias, PAYMENT_COLUMNS, row[:count])
+    settled_until, status, _writes = row[count:]
+    extends = payment.expiry_before is not None and settled_until is not None
+    if extends or status == Customer.Status.SUSPENDED:  # prepaid or suspended: look closer
+        customer = Customer.objects.select_related("tenant", "billing_profile").get(pk=customer.pk)
+        expiry_after = _extend_validity(customer, settled_until)
+        reactivated = _reactivate(customer, payment, now)
+        if expiry_after != payment.expiry_before or reactivated:
+            payment.expiry_after, payment.reactivated = expiry_after, reactivated
+            payment.save(update_fields=["expiry_after", "reactivated"])
     events.emit("payment.received", payment_id=payment.pk, customer_id=customer.pk)
     return payment
 
 
-def _refuse_replay(tenant_id: int, method: str, reference: str, *, racing: bool = False) -> None:
+def _refuse_replay(tenant_id: int, method: str, reference: str) -> NoReturn:
+    """A reference is recorded once: say as which payment."""
     earlier = Payment.objects.filter(
         tenant_id=tenant_id, method=method, reference=reference
     ).first()
-    if earlier is not None or racing:
-        number = earlier.display_number if earlier is not None else reference
-        message = _("This reference was already recorded as %(number)s.") % {"number": number}
-        raise ConflictError(message, fields={"reference": [message]})
+    number = earlier.display_number if earlier is not None else reference
+    message = _("This reference was already recorded as %(number)s.") % {"number": number}
+    raise ConflictError(message, fields={"reference": [message]})
 
 
-def _extend_validity(customer: Customer, paid_in_full: list[Bill]) -> dt.datetime | None:
-    """A prepaid customer (one with an expiry) is served to the end of the last period paid
-    in full, at least its profile's minimum validity from now; returns the expiry after."""
-    if customer.expires_at is None or not paid_in_full:
+def _extend_validity(customer: Customer, settled_until: dt.date | None) -> dt.datetime | None:
+    """A prepaid customer (one with an expiry) is served to the end of the last period it
+    paid in full (``settled_until``), at least its profile's minimum validity from now;
+    returns the expiry after."""
+    if customer.expires_at is None or settled_until is None:
         return customer.expires_at
     zone = zoneinfo.ZoneInfo(customer.tenant.timezone)
-    last = max(bill.period_end for bill in paid_in_full)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(settled_until + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     minimum = getattr(customer.billing_profile, "min_validity_days", 0) or 0
     wanted = max(end, clock.now() + dt.timedelta(days=minimum))
     if wanted <= customer.expires_at:

@@ -209,3 +209,50 @@ def test_editing_a_payment_reverses_it_and_records_the_corrected_one(cast, old_c
     assert (bill.paid_amount, customer.advance_balance) == (Decimal("90.00"), Decimal("0.00"))
     assert Payment.objects.get(pk=payment.pk).status == "reversed"
     assert Bill.objects.get(pk=bill.pk).status == "partially_paid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_payments_for_one_customer_lose_nothing(cast, old_customer):
+    import threading
+
+    from django.db import connection
+
+    customer = old_customer()
+    bills = [
+        billing.generate_bill(actor=None, customer=customer, at=at(day))
+        for day in ("2026-09-10", "2026-10-10", "2026-11-10")
+    ]
+    errors: list[BaseException] = []
+    replays: list[int] = []
+
+    def pay_once(number: int) -> None:
+        try:
+            # Ten references are sent twice: exactly one of each pair may be recorded.
+            pay(customer, "55.55", f"C-{number % 40}")
+        except ConflictError:
+            replays.append(number)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay_once, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(replays) == 10
+    received = Decimal("55.55") * 40  # 2,222.00
+    customer.refresh_from_db()
+    paid = [Bill.objects.get(pk=bill.pk) for bill in bills]
+    assert [bill.paid_amount for bill in paid] == [
+        Decimal("800.00"),
+        Decimal("800.00"),
+        Decimal("622.00"),
+    ]
+    assert [bill.status for bill in paid] == ["paid", "paid", "partially_paid"]
+    assert customer.advance_balance == Decimal("0.00")
+    assert sum(Payment.objects.values_list("amount", flat=True)) == received
+    assert sum(Allocation.objects.values_list("amount", flat=True)) == received
