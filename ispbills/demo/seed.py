@@ -12,6 +12,7 @@ from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.demo.network import seed_network
+from ispbills.demo.payments import seed_payments
 from ispbills.radius import provisioning
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
@@ -119,6 +120,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     provision_demo(tenant)
     seed_accounting(tenant)
     run_billing(tenant_id=tenant.pk)  # this period's bills, advances applied
+    seed_payments(tenant)
     return DEMO_LOGINS
 
 

@@ -5,9 +5,11 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from ispbills.billing.models import Bill
 from ispbills.core.testing.isolation import client_as
 from ispbills.customers.models import Customer
 from ispbills.demo.seed import DEMO_CUSTOMERS, DEMO_LOGINS, seed_demo
+from ispbills.payments.models import Payment
 from ispbills.radius.models import Nas, RadAcct, RadCheck, SessionHistory, UsageDaily
 from ispbills.radius.provisioning import drift
 from ispbills.tenancy import services
@@ -34,6 +36,11 @@ def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
     assert User.objects.get(username="reseller").membership.operator.name == "Mirpur Link"
     assert seed_demo(password="other") == DEMO_LOGINS  # a second run adds nothing
     assert User.objects.count() == 8
+    payments = Payment.objects.filter(tenant=tenant)
+    assert payments.count() > 50
+    assert {payment.collector.username for payment in payments} == {"manager"}
+    assert payments.filter(to_advance__gt=0).exists()
+    assert Bill.objects.filter(tenant=tenant, status="partially_paid").exists()
 
 
 @pytest.mark.parametrize(
