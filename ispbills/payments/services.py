@@ -398,7 +398,9 @@ def reverse_payment(*, actor: Any, payment: Payment, reason: str) -> Payment:
     customer.refresh_from_db(fields=["status"])
     if payment.reactivated and customer.status == Customer.Status.ACTIVE:
         customers.suspend_customer(
-            actor=None, customer=customer, reason=f"payment {payment.display_number} reversed"
+            actor=None,
+            customer=customer,
+            reason=f"unpaid again: payment {payment.display_number} reversed",
         )
     payment.status = Payment.Status.REVERSED
     payment.save(update_fields=["status", "updated_at"])

@@ -151,6 +151,10 @@ def test_payment_extends_validity_and_reactivates_a_customer_billing_suspended(c
     ]
     with pytest.raises(ConflictError):
         services.reverse_payment(actor=cast.alice, payment=payment, reason="twice")
+    with time_machine.travel(at("2026-11-24"), tick=False):
+        pay(customer, "800", "R-2")  # paid again for real: service is back
+    customer.refresh_from_db()
+    assert customer.status == "active"
 
 
 def test_staff_suspension_is_not_undone_by_a_payment(cast, old_customer):
