@@ -3,6 +3,7 @@ a customer's sessions, usage and disconnect button (panel and API)."""
 
 import csv
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.db.models import F
@@ -300,7 +301,7 @@ def test_the_usage_tab_charts_30_days_and_the_cycle_against_the_limit(
     customer = new_customer(
         operator=cast.north, username="rahim", package=capped, billing_profile=shop.monthly
     )
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(cast.acme.timezone))  # the ISP's day
     for back, (up, down) in enumerate([(100, 400), (50, 50), (0, 0), (10, 20)]):
         UsageDaily.objects.create(
             tenant_id=customer.tenant_id,
