@@ -115,14 +115,20 @@ def bulk_void_task(
     from django.utils.translation import gettext
 
     from ispbills.billing.bulk import chosen_bills
-    from ispbills.billing.voids import void_bills
+    from ispbills.billing.voids import VOID_SKIPS, void_bills
 
     user = _acting_user(user_id, acting_tenant_id)
 
     def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
         bills = chosen_bills(user, ids, filters)
         summary = void_bills(actor=user, bills=bills, reason=reason, progress=progress)
-        return gettext("%(n)s bills voided") % {"n": summary["voided"]}, summary
+        message = gettext("%(n)s bills voided") % {"n": summary["voided"]}
+        left = ", ".join(
+            f"{VOID_SKIPS[why]}: {count}" for why, count in sorted(summary["skipped"].items())
+        )
+        if left:
+            message += " · " + gettext("left as they were: %(why)s") % {"why": left}
+        return message, summary
 
     jobs.run_tracked(run_id, body)
 

@@ -149,6 +149,16 @@ def test_the_panel_voids_the_filtered_bills_as_a_job(cast, old_customer):
     jobs.run_worker(queues=["bulk"], wait=False)
     run.refresh_from_db()
     assert (run.status, run.error, run.result.get("voided")) == (JobRun.Status.SUCCEEDED, "", 1)
+    assert run.message == "1 bills voided"
+    client.post(
+        "/bills/void/",
+        {"confirm": "1", "scope": "filtered", "f_q": target.customer.username, "reason": "again"},
+    )
+    jobs.run_worker(queues=["bulk"], wait=False)
+    again = JobRun.objects.latest("pk")
+    assert again.message == (
+        "0 bills voided · left as they were: a reversal, not an invoice: 1, already void: 1"
+    )
     assert Bill.objects.get(pk=target.pk).status == "void"
     assert Bill.objects.get(pk=keep.pk).status == "unpaid"
 
