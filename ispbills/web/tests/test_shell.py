@@ -65,6 +65,7 @@ NETWORK = SESSIONS | {
 BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billing.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
+ACCOUNTING = {"/accounts/", "/journal/"}  # accounting.view
 EVERYTHING_BUT_ISPS = (
     {
         "/",
@@ -80,6 +81,7 @@ EVERYTHING_BUT_ISPS = (
     | CATALOG
     | NETWORK
     | BILLING
+    | ACCOUNTING
 )
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS,
@@ -91,7 +93,8 @@ MENU_OF = {
     | CUSTOMERS
     | CATALOG
     | SESSIONS
-    | BILLING,
+    | BILLING
+    | ACCOUNTING,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
 }
 
