@@ -2,7 +2,7 @@
 
 ``post_many()`` (``post()`` for one entry) is the only writer of journal entries and lines.
 It refuses, with nothing written, an entry that is empty, has a zero, negative or two-sided
-line, does not balance, or names an account of another ISP. It locks the accounts in id
+line, does not balance, or names an account or operator of another ISP. It locks the accounts in id
 order (postings never deadlock each other), writes each line with its account's balance
 after it, and adds the changes to the cached balances in the same transaction. An entry is
 keyed by its source and purpose: posting the same key again returns the entry already
@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from ispbills.accounting.models import Account, JournalEntry, JournalLine
+from ispbills.accounting.models import Account, JournalEntry
 from ispbills.billing.models import AdvanceDebit, Bill
 from ispbills.core import audit, clock
 from ispbills.core.access import require
@@ -39,7 +39,7 @@ from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.locking import lock
 from ispbills.core.money import ZERO, MoneyError, to_money
 from ispbills.payments.models import Payment
-from ispbills.tenancy.models import Operator, Tenant
+from ispbills.tenancy.models import Operator
 
 PAYMENT = "payments.payment"
 BILL = "billing.bill"
@@ -60,21 +60,11 @@ class Leg(NamedTuple):
 
 
 def dr(account: Account | int, amount: Any) -> Leg:
-    return Leg(getattr(account, "pk", account), debit=amount)  # type: ignore[arg-type]
+    return Leg(account.pk if isinstance(account, Account) else account, debit=amount)
 
 
 def cr(account: Account | int, amount: Any) -> Leg:
-    return Leg(getattr(account, "pk", account), credit=amount)  # type: ignore[arg-type]
-
-
-def legs(*pairs: tuple[Account, Decimal]) -> list[Leg]:
-    """``(account, signed amount)`` pairs as lines: positive debits, negative credits, zero
-    nothing (a bill without VAT has no VAT line; a reversal's negative amounts change side)."""
-    return [
-        dr(account, value) if value > 0 else cr(account, -value)
-        for account, value in pairs
-        if value
-    ]
+    return Leg(account.pk if isinstance(account, Account) else account, credit=amount)
 
 
 @dataclass(frozen=True)
@@ -121,14 +111,14 @@ def post_many(postings: Sequence[Posting]) -> list[JournalEntry]:
     if not postings:
         return []
     accounts = lock(Account, sorted({leg.account_id for p in postings for leg in p.lines}))
-    _check_owners(postings, accounts)
+    zones = _check_owners(postings, accounts)
     found = _existing(postings)
     new: dict[tuple[int, str, str, str], Posting] = {}
     for posting in postings:
         if posting.key not in found:
             new.setdefault(posting.key, posting)
     _check_reversals(list(new.values()))
-    entries = _write(list(new.values()), accounts)
+    entries = _write(list(new.values()), accounts, zones)
     found.update(zip(new, entries, strict=True))
     return [found[posting.key] for posting in postings]
 
@@ -159,20 +149,25 @@ def _checked(posting: Posting) -> Posting:
     return replace(posting, lines=lines, memo=(posting.memo or "").strip()[:200])
 
 
-def _check_owners(postings: Sequence[Posting], accounts: dict[Any, Account]) -> None:
-    """Every account exists and is of the entry's ISP, and so is the entry's operator."""
-    operators = dict(
-        Operator.objects.filter(pk__in={p.operator_id for p in postings}).values_list(
-            "pk", "tenant_id"
-        )
-    )
+def _check_owners(
+    postings: Sequence[Posting], accounts: dict[Any, Account]
+) -> dict[int, zoneinfo.ZoneInfo]:
+    """Every account exists and is of the entry's ISP, and so is the entry's operator;
+    returns the time zones of the ISPs (whose dates the entries carry)."""
+    owners = {
+        pk: (tenant_id, zone)
+        for pk, tenant_id, zone in Operator.objects.filter(
+            pk__in={p.operator_id for p in postings}
+        ).values_list("pk", "tenant_id", "tenant__timezone")
+    }
     for posting in postings:
-        if operators.get(posting.operator_id) != posting.tenant_id:
+        if owners.get(posting.operator_id, (None, ""))[0] != posting.tenant_id:
             raise DomainError(_("The entry's operator is not of its ISP."))
         for leg in posting.lines:
             account = accounts.get(leg.account_id)
             if account is None or account.tenant_id != posting.tenant_id:
                 raise DomainError(_("A journal line names an account of another ISP."))
+    return {tenant_id: zoneinfo.ZoneInfo(zone) for tenant_id, zone in owners.values()}
 
 
 def _existing(postings: Sequence[Posting]) -> dict[tuple[int, str, str, str], JournalEntry]:
@@ -219,6 +214,30 @@ def _check_reversals(postings: Sequence[Posting]) -> None:
         )
 
 
+# The entries and their lines are written from arrays, one statement each, in the order given
+# (a line's id order is its account's running-balance order).
+INSERT_ENTRIES = """
+INSERT INTO accounting_journalentry (
+    tenant_id, operator_id, created_at, at, day, memo, source_type, source_id, purpose, amount,
+    reverses_id)
+SELECT tenant_id, operator_id, %s, at, day, memo, source_type, source_id, purpose, amount,
+       reverses_id
+  FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::date[], %s::text[],
+              %s::text[], %s::text[], %s::text[], %s::numeric[], %s::bigint[])
+       WITH ORDINALITY AS e(tenant_id, operator_id, at, day, memo, source_type, source_id,
+                            purpose, amount, reverses_id, position)
+ ORDER BY position
+RETURNING id, tenant_id, source_type, source_id, purpose
+"""
+
+INSERT_LINES = """
+INSERT INTO accounting_journalline (entry_id, account_id, debit, credit, balance_after)
+SELECT entry_id, account_id, debit, credit, balance_after
+  FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[])
+       WITH ORDINALITY AS l(entry_id, account_id, debit, credit, balance_after, position)
+ ORDER BY position
+"""
+
 ADD_TO_BALANCES = """
 UPDATE accounting_account a
    SET balance = a.balance + d.delta, updated_at = %s
@@ -226,60 +245,80 @@ UPDATE accounting_account a
  WHERE a.id = d.id
 """
 
+ENTRY_FIELDS = [field.attname for field in JournalEntry._meta.concrete_fields]
 
-def _write(postings: Sequence[Posting], accounts: dict[Any, Account]) -> list[JournalEntry]:
-    """Insert the entries and their lines (one statement each, so the database's balance
-    check sees every entry whole) and add the lines to the cached balances."""
+
+def _write(
+    postings: Sequence[Posting], accounts: dict[Any, Account], zones: dict[int, Any]
+) -> list[JournalEntry]:
+    """Insert the entries, then their lines (one statement each: the database's balance check
+    sees every entry whole), and add the lines to the cached balances."""
     if not postings:
         return []
-    zones = {
-        pk: zoneinfo.ZoneInfo(name)
-        for pk, name in Tenant.objects.filter(pk__in={p.tenant_id for p in postings}).values_list(
-            "pk", "timezone"
-        )
-    }
     now = clock.now()
-    entries = [
-        JournalEntry(
-            tenant_id=p.tenant_id,
-            operator_id=p.operator_id,
-            at=p.at or now,
-            day=(p.at or now).astimezone(zones[p.tenant_id]).date(),
-            memo=p.memo,
-            source_type=p.source_type,
-            source_id=p.source_id,
-            purpose=p.purpose,
-            amount=sum((leg.debit for leg in p.lines), ZERO),
-            reverses_id=p.reverses_id,
-        )
+    rows = [
+        {
+            "tenant_id": p.tenant_id,
+            "operator_id": p.operator_id,
+            "created_at": now,
+            "at": p.at or now,
+            "day": (p.at or now).astimezone(zones[p.tenant_id]).date(),
+            "memo": p.memo,
+            "source_type": p.source_type,
+            "source_id": p.source_id,
+            "purpose": p.purpose,
+            "amount": sum((leg.debit for leg in p.lines), ZERO),
+            "reverses_id": p.reverses_id,
+        }
         for p in postings
     ]
     try:
-        with transaction.atomic():
-            JournalEntry.objects.bulk_create(entries)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                INSERT_ENTRIES,
+                [now]
+                + [
+                    [row[name] for row in rows]
+                    for name in (
+                        "tenant_id",
+                        "operator_id",
+                        "at",
+                        "day",
+                        "memo",
+                        "source_type",
+                        "source_id",
+                        "purpose",
+                        "amount",
+                        "reverses_id",
+                    )
+                ],
+            )
+            ids = {tuple(key): pk for pk, *key in cursor.fetchall()}
     except IntegrityError:  # a concurrent posting of the same key, through other accounts
         raise ConflictError(_("This was posted at the same moment by another request.")) from None
+    for row, posting in zip(rows, postings, strict=True):
+        row["id"] = ids[posting.key]
     balances = {pk: account.balance for pk, account in accounts.items()}
-    lines = []
-    for entry, posting in zip(entries, postings, strict=True):
+    lines: tuple[list[Any], ...] = ([], [], [], [], [])
+    for row, posting in zip(rows, postings, strict=True):
         for leg in posting.lines:
             balances[leg.account_id] += accounts[leg.account_id].signed(leg.debit, leg.credit)
-            lines.append(
-                JournalLine(
-                    entry=entry,
-                    account_id=leg.account_id,
-                    debit=leg.debit,
-                    credit=leg.credit,
-                    balance_after=balances[leg.account_id],
-                )
-            )
-    JournalLine.objects.bulk_create(lines)
+            for column, value in zip(
+                lines,
+                (row["id"], leg.account_id, leg.debit, leg.credit, balances[leg.account_id]),
+                strict=True,
+            ):
+                column.append(value)
     changed = {pk: balance - accounts[pk].balance for pk, balance in balances.items()}
     changed = {pk: delta for pk, delta in changed.items() if delta}
-    if changed:
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_LINES, list(lines))
+        if changed:
             cursor.execute(ADD_TO_BALANCES, [now, list(changed), list(changed.values())])
-    return entries
+    return [
+        JournalEntry.from_db("default", ENTRY_FIELDS, [row[name] for name in ENTRY_FIELDS])
+        for row in rows
+    ]
 
 
 def reverse_entry(
@@ -329,6 +368,32 @@ def account_for(operator: Operator, kind: str, user: Any = None) -> Account:
     return account
 
 
+class Chart:
+    """The operators' accounts a posting call needs, each looked up (or created) once, and
+    only when an amount goes to it."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[tuple[int, str, Any], Account] = {}
+
+    def legs(
+        self, operator: Operator, *amounts: tuple[str, Decimal], collector: Any = None
+    ) -> list[Leg]:
+        """``(kind, signed amount)`` pairs as lines on the operator's accounts: positive
+        debits, negative credits, zero nothing (a bill without VAT has no VAT line; a
+        reversal's negative amounts change side). Cash goes to the collector's own account."""
+        lines = []
+        for kind, value in amounts:
+            if not value:
+                continue
+            user = getattr(collector, "pk", collector) if kind == Account.Kind.CASH else None
+            key = (operator.pk, kind, user)
+            if key not in self.accounts:
+                self.accounts[key] = account_for(operator, kind, user)
+            account = self.accounts[key]
+            lines.append(dr(account, value) if value > 0 else cr(account, -value))
+        return lines
+
+
 def entry_for(
     tenant_id: int, source_type: str, source_id: Any, purpose: str
 ) -> JournalEntry | None:
@@ -344,6 +409,10 @@ def post_payment(payment: Payment) -> JournalEntry:
     """Post a payment, or a reversal payment as the reversing entry of its payment's entry
     (from its own amounts when the payment was never posted)."""
     operator = Operator.objects.get(pk=payment.operator_id)
+    # The payment whose method and collector say where the money is (for a reversal: the
+    # payment it reverses).
+    origin = payment
+    purpose = "received"
     if payment.kind == Payment.Kind.REVERSAL:
         original: Any = payment.reverses
         memo = f"{payment.display_number} reverses {original.display_number}: {payment.note}"
@@ -357,14 +426,11 @@ def post_payment(payment: Payment) -> JournalEntry:
                 purpose="reversed",
                 at=payment.received_at,
             )
-        taken_in = _money_account(operator, original)
-        purpose = "reversed"
+        origin, purpose = original, "reversed"
     else:
         memo = f"{payment.display_number} · {payment.customer.username} · {payment.method}"
         if payment.charge:
             memo += f" · charge {payment.charge}"
-        taken_in = _money_account(operator, payment)
-        purpose = "received"
     return post(
         tenant_id=payment.tenant_id,
         operator_id=payment.operator_id,
@@ -373,20 +439,22 @@ def post_payment(payment: Payment) -> JournalEntry:
         source_id=payment.pk,
         purpose=purpose,
         at=payment.received_at,
-        lines=legs(
-            (taken_in, payment.amount),
-            (account_for(operator, Account.Kind.RECEIVABLE), -payment.to_bills),
-            (account_for(operator, Account.Kind.ADVANCES), -payment.to_advance),
-            (account_for(operator, Account.Kind.GATEWAY_FEES), -payment.charge),
+        lines=Chart().legs(
+            operator,
+            (_money_kind(origin), payment.amount),
+            (Account.Kind.RECEIVABLE, -payment.to_bills),
+            (Account.Kind.ADVANCES, -payment.to_advance),
+            (Account.Kind.GATEWAY_FEES, -payment.charge),
+            collector=origin.collector_id,
         ),
     )
 
 
-def _money_account(operator: Operator, payment: Payment) -> Account:
-    """Where the money of a payment is: its collector's cash, or the gateway's clearing."""
+def _money_kind(payment: Payment) -> str:
+    """Where a payment's money is: its collector's cash, or the gateway's clearing."""
     if payment.method == Payment.Method.CASH:
-        return account_for(operator, Account.Kind.CASH, user=payment.collector_id)
-    return account_for(operator, Account.Kind.GATEWAY_CLEARING)
+        return Account.Kind.CASH
+    return Account.Kind.GATEWAY_CLEARING
 
 
 # ---- bills ----------------------------------------------------------------------------------
@@ -400,9 +468,10 @@ def post_bills(bill_ids: Iterable[int]) -> list[JournalEntry]:
         Bill.objects.filter(pk__in=list(bill_ids)).select_related("customer").order_by("pk")
     )
     operators = Operator.objects.in_bulk({bill.operator_id for bill in bills})
+    chart = Chart()
     charged = [bill for bill in bills if bill.kind != Bill.Kind.REVERSAL]
     entries = post_many(
-        [_bill_posting(bill, operators) for bill in charged if bill.total or bill.vat]
+        [_bill_posting(bill, operators, chart) for bill in charged if bill.total or bill.vat]
     )
     reversals = [bill for bill in bills if bill.kind == Bill.Kind.REVERSAL]
     originals = {
@@ -420,12 +489,11 @@ def post_bills(bill_ids: Iterable[int]) -> list[JournalEntry]:
             memo = f"{bill.display_number} voids {original.memo}"
             postings.append(_reversal_of(original, memo, BILL, bill.pk, "issued", bill.created_at))
         elif bill.total or bill.vat:
-            postings.append(_bill_posting(bill, operators))
+            postings.append(_bill_posting(bill, operators, chart))
     return entries + post_many(postings)
 
 
-def _bill_posting(bill: Bill, operators: dict[Any, Operator]) -> Posting:
-    operator = operators[bill.operator_id]
+def _bill_posting(bill: Bill, operators: dict[Any, Operator], chart: Chart) -> Posting:
     return Posting(
         tenant_id=bill.tenant_id,
         operator_id=bill.operator_id,
@@ -434,10 +502,11 @@ def _bill_posting(bill: Bill, operators: dict[Any, Operator]) -> Posting:
         source_id=str(bill.pk),
         purpose="issued",
         at=bill.created_at,
-        lines=legs(
-            (account_for(operator, Account.Kind.RECEIVABLE), bill.total),
-            (account_for(operator, Account.Kind.REVENUE), -(bill.total - bill.vat)),
-            (account_for(operator, Account.Kind.VAT_PAYABLE), -bill.vat),
+        lines=chart.legs(
+            operators[bill.operator_id],
+            (Account.Kind.RECEIVABLE, bill.total),
+            (Account.Kind.REVENUE, -(bill.total - bill.vat)),
+            (Account.Kind.VAT_PAYABLE, -bill.vat),
         ),
     )
 
@@ -453,6 +522,7 @@ def post_advance_debits(debit_ids: Iterable[int]) -> list[JournalEntry]:
         .order_by("pk")
     )
     operators = Operator.objects.in_bulk({debit.bill.operator_id for debit in debits})
+    chart = Chart()
     postings = []
     for debit in debits:
         operator = operators[debit.bill.operator_id]
@@ -466,9 +536,10 @@ def post_advance_debits(debit_ids: Iterable[int]) -> list[JournalEntry]:
                 source_id=str(debit.pk),
                 purpose="posted",
                 at=debit.at,
-                lines=legs(
-                    (account_for(operator, Account.Kind.ADVANCES), debit.amount),
-                    (account_for(operator, Account.Kind.RECEIVABLE), -debit.amount),
+                lines=chart.legs(
+                    operator,
+                    (Account.Kind.ADVANCES, debit.amount),
+                    (Account.Kind.RECEIVABLE, -debit.amount),
                 ),
             )
         )
