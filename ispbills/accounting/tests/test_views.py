@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ispbills.accounting import services
 from ispbills.accounting.models import Account, JournalEntry
@@ -185,3 +187,21 @@ def test_a_collector_hands_cash_over_through_the_transfer_form(cast, books):
     books.refresh_from_db()
     assert books.balance == Decimal("150.00")
     assert services.account_for(cast.north, Account.Kind.CASH).balance == Decimal("650.00")
+
+
+def test_ledger_and_journal_pages_cost_the_same_queries_whatever_their_rows(cast, books):
+    client = client_as(cast.ann)
+
+    def queries(url: str) -> int:
+        client.get(url)  # warm the session and the user's access
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    ledger, journal = queries(f"/accounts/{books.pk}/"), queries("/journal/")
+    advances = services.account_for(cast.north, Account.Kind.ADVANCES)
+    for number in range(10):
+        post(cast.north, f"more-{number}", [dr(books, "1"), cr(advances, "1")])
+
+    assert queries(f"/accounts/{books.pk}/") == ledger
+    assert queries("/journal/") == journal
