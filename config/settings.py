@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "ispbills.network",
     "ispbills.billing",
     "ispbills.payments",
+    "ispbills.accounting",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

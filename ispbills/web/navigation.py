@@ -93,6 +93,15 @@ MENU: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        _("Accounting"),
+        (
+            NavItem(_("Accounts"), "accounting:account_list", "wallet2", "accounting.view"),
+            NavItem(
+                _("Journal"), "accounting:journalentry_list", "journal-bookmark", "accounting.view"
+            ),
+        ),
+    ),
+    NavSection(
         _("Network"),
         (
             NavItem(_("Online sessions"), "customers:session_list", "broadcast", "customers.view"),

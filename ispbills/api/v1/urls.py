@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from ispbills.accounting.api.v1 import viewsets as accounting_viewsets
 from ispbills.api.v1 import viewsets
 from ispbills.billing import pdf_urls as billing_pdf_urls
 from ispbills.billing.api.v1 import viewsets as billing_viewsets
@@ -34,6 +35,8 @@ router.register("bills", billing_viewsets.BillViewSet, basename="bill")
 router.register("customers", billing_viewsets.CustomerBillingViewSet, basename="customer-billing")
 router.register("billing-runs", billing_viewsets.BillingRunViewSet, basename="billingrun")
 router.register("payments", payment_viewsets.PaymentViewSet, basename="payment")
+router.register("accounts", accounting_viewsets.AccountViewSet, basename="account")
+router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
 
 app_name = "api-v1"
 urlpatterns = [

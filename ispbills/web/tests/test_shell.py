@@ -66,6 +66,7 @@ BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billi
 PAYMENTS = {"/payments/"}  # payments.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
+ACCOUNTING = {"/accounts/", "/journal/"}  # accounting.view
 EVERYTHING_BUT_ISPS = (
     {
         "/",
@@ -82,6 +83,7 @@ EVERYTHING_BUT_ISPS = (
     | NETWORK
     | BILLING
     | PAYMENTS
+    | ACCOUNTING
 )
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS,
@@ -94,7 +96,8 @@ MENU_OF = {
     | CATALOG
     | SESSIONS
     | BILLING
-    | PAYMENTS,
+    | PAYMENTS
+    | ACCOUNTING,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
 }
 

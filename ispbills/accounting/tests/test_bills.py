@@ -1,0 +1,126 @@
+"""Bills and the advance they consume, posted when billing hands them over."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+
+from ispbills.accounting import services
+from ispbills.accounting.models import Account, JournalEntry
+from ispbills.billing import services as billing
+from ispbills.billing import voids
+from ispbills.billing.models import AdvanceDebit, Bill
+from ispbills.catalog import services as catalog
+from ispbills.payments import services as payments
+
+pytestmark = pytest.mark.django_db
+
+DHAKA = dt.timezone(dt.timedelta(hours=6))
+NOV = dt.datetime(2026, 11, 10, 12, tzinfo=DHAKA)
+
+
+@pytest.fixture
+def customer(cast: Any, register: Any, home: Any) -> Any:
+    """A customer of Acme North since 2025 on ৳800 + 5% VAT."""
+    vat = catalog.save_vat_profile(actor=None, operator=cast.acme_root, name="VAT 5", rate="5")
+    catalog.save_package(actor=None, operator=cast.acme_root, package=home, vat_profile=vat)
+    with time_machine.travel(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), tick=False):
+        return register()
+
+
+def balances(operator: Any) -> dict[str, Decimal]:
+    return dict(Account.objects.filter(operator=operator).values_list("kind", "balance"))
+
+
+def test_a_bill_posts_receivable_revenue_and_vat_once(cast, customer):
+    bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
+
+    first = services.post_bills([bill.pk])
+    again = services.post_bills([bill.pk])
+
+    assert again == first
+    entry = JournalEntry.objects.get()
+    assert (entry.source_type, entry.source_id, entry.purpose) == (
+        "billing.bill",
+        str(bill.pk),
+        "issued",
+    )
+    assert entry.memo == f"INV-000001 · {customer.username}"
+    assert balances(cast.north) == {
+        "receivable": Decimal("840.00"),
+        "revenue": Decimal("800.00"),
+        "vat_payable": Decimal("40.00"),
+    }
+
+
+def test_advance_debits_and_a_void_leave_nothing_owed_and_the_advance_whole(cast, customer):
+    payments.receive_payment(
+        actor=None, customer=customer, amount="1000", method="cash", reference="R-1"
+    )
+    bill = billing.generate_bill(actor=None, customer=customer, at=NOV)  # paid from advance
+    services.post_bills([bill.pk])
+    consumed = list(AdvanceDebit.objects.values_list("pk", flat=True))
+
+    posted = services.post_advance_debits(consumed)
+    assert services.post_advance_debits(consumed) == []
+    assert [(e.memo, e.amount) for e in posted] == [
+        ("INV-000001 paid from advance", Decimal("840.00"))
+    ]
+    assert balances(cast.north) == {
+        "cash": Decimal("1000.00"),
+        "advances": Decimal("160.00"),
+        "receivable": Decimal("0.00"),
+        "revenue": Decimal("800.00"),
+        "vat_payable": Decimal("40.00"),
+    }
+
+    voids.void_bill(actor=None, bill=bill, reason="wrong package")
+    reversal = Bill.objects.get(reverses=bill)
+    services.post_bills([reversal.pk])
+    services.post_advance_debits(
+        AdvanceDebit.objects.filter(posted=False).values_list("pk", flat=True)
+    )
+
+    voided = JournalEntry.objects.get(source_id=str(reversal.pk), source_type="billing.bill")
+    assert voided.reverses == JournalEntry.objects.get(
+        source_id=str(bill.pk), source_type="billing.bill"
+    )
+    assert not AdvanceDebit.objects.filter(posted=False).exists()
+    assert balances(cast.north) == {
+        "cash": Decimal("1000.00"),
+        "advances": Decimal("1000.00"),
+        "receivable": Decimal("0.00"),
+        "revenue": Decimal("0.00"),
+        "vat_payable": Decimal("0.00"),
+    }
+
+
+def test_a_reversal_of_a_bill_never_posted_posts_its_own_amounts(cast, customer):
+    bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
+    voids.void_bill(actor=None, bill=bill, reason="typo")
+    reversal = Bill.objects.get(reverses=bill)
+
+    (entry,) = services.post_bills([reversal.pk])
+
+    assert entry.reverses is None
+    assert balances(cast.north) == {
+        "receivable": Decimal("-840.00"),
+        "revenue": Decimal("-800.00"),
+        "vat_payable": Decimal("-40.00"),
+    }
+
+
+def test_invoice_and_its_reversal_in_one_call_and_free_bills_post_nothing(cast, customer, home):
+    bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
+    voids.void_bill(actor=None, bill=bill, reason="typo")
+    catalog.save_package(actor=None, operator=cast.acme_root, package=home, price="0")
+    free = billing.generate_bill(actor=None, customer=customer, at=NOV)
+
+    entries = services.post_bills(Bill.objects.values_list("pk", flat=True))
+
+    assert free.total == 0
+    assert len(entries) == 2
+    assert entries[1].reverses == entries[0]
+    assert set(balances(cast.north).values()) == {Decimal("0.00")}

@@ -1,0 +1,160 @@
+"""Payments reach the ledger in their own transaction: received, reversed, edited, refused."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from ispbills.accounting import services
+from ispbills.accounting.models import Account, JournalEntry
+from ispbills.billing import services as billing
+from ispbills.core import events
+from ispbills.core.errors import ConflictError
+from ispbills.payments import services as payments
+
+pytestmark = pytest.mark.django_db
+
+DHAKA = dt.timezone(dt.timedelta(hours=6))
+NOV = dt.datetime(2026, 11, 10, 12, tzinfo=DHAKA)
+
+
+@pytest.fixture
+def customer(register: Any) -> Any:
+    """A customer of Acme North since 2025 with an ৳800 bill for November 2026."""
+    with time_machine.travel(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), tick=False):
+        customer = register()
+    billing.generate_bill(actor=None, customer=customer, at=NOV)
+    return customer
+
+
+def lines_of(entry: JournalEntry) -> list[tuple[str, str, Decimal, Decimal]]:
+    return [
+        (line.account.kind, str(line.account), line.debit, line.credit)
+        for line in entry.lines.select_related("account__user")
+    ]
+
+
+def balance(operator: Any, kind: str, user: Any = None) -> Decimal:
+    return services.account_for(operator, kind, user).balance
+
+
+def test_cash_goes_to_the_collectors_cash_then_to_bills_and_advance(cast, customer):
+    with time_machine.travel(dt.datetime(2026, 11, 12, 20, tzinfo=dt.UTC), tick=False):
+        payment = payments.receive_payment(
+            actor=cast.alice,
+            customer=customer,
+            amount="1000",
+            method="cash",
+            reference="R-1",
+            collector=cast.carol,
+        )
+
+    entry = JournalEntry.objects.get()
+    assert (entry.source_type, entry.source_id, entry.purpose) == (
+        "payments.payment",
+        str(payment.pk),
+        "received",
+    )
+    assert (entry.operator, entry.amount) == (cast.north, Decimal("1000.00"))
+    assert entry.day == dt.date(2026, 11, 13)  # 02:00 in Dhaka
+    assert lines_of(entry) == [
+        ("cash", "Cash · carol", Decimal("1000.00"), Decimal("0.00")),
+        ("receivable", "Customer receivables", Decimal("0.00"), Decimal("800.00")),
+        ("advances", "Customer advances", Decimal("0.00"), Decimal("200.00")),
+    ]
+    assert balance(cast.north, "cash", cast.carol) == Decimal("1000.00")
+    assert balance(cast.north, "advances") == Decimal("200.00")
+
+
+def test_a_gateway_payment_is_cleared_gross_and_its_charge_offsets_the_fees(cast, customer):
+    payments.receive_payment(
+        actor=None,
+        customer=customer,
+        amount="820",
+        charge="20",
+        method="online",
+        gateway="bkash",
+        reference="TX-1",
+    )
+
+    entry = JournalEntry.objects.get()
+    assert lines_of(entry) == [
+        ("gateway_clearing", "Gateway clearing", Decimal("820.00"), Decimal("0.00")),
+        ("receivable", "Customer receivables", Decimal("0.00"), Decimal("800.00")),
+        ("gateway_fees", "Gateway fees", Decimal("0.00"), Decimal("20.00")),
+    ]
+    assert "charge 20.00" in entry.memo
+
+
+def test_a_reversal_posts_the_reversing_entry_and_brings_every_balance_back(cast, customer):
+    payment = payments.receive_payment(
+        actor=None, customer=customer, amount="900", method="cash", reference="R-1"
+    )
+
+    reversal = payments.reverse_payment(actor=cast.alice, payment=payment, reason="bounced")
+
+    received, reversed_ = JournalEntry.objects.order_by("id")
+    assert reversed_.reverses == received
+    assert (reversed_.source_id, reversed_.purpose) == (str(reversal.pk), "reversed")
+    assert "bounced" in reversed_.memo
+    assert [(k, d, c) for k, _n, c, d in lines_of(received)] == [
+        (k, d, c) for k, _n, d, c in lines_of(reversed_)
+    ]
+    assert set(Account.objects.values_list("balance", flat=True)) == {Decimal("0.00")}
+
+
+def test_refused_and_rolled_back_payments_post_nothing(cast, customer):
+    payments.receive_payment(
+        actor=None, customer=customer, amount="100", method="cash", reference="R-1"
+    )
+    with pytest.raises(ConflictError):
+        payments.receive_payment(
+            actor=None, customer=customer, amount="100", method="cash", reference="R-1"
+        )
+    with transaction.atomic():
+        payments.receive_payment(
+            actor=None, customer=customer, amount="300", method="cash", reference="R-2"
+        )
+        transaction.set_rollback(True)
+
+    assert JournalEntry.objects.count() == 1
+    assert balance(cast.north, "cash") == Decimal("100.00")
+
+
+def test_reversing_a_payment_the_ledger_never_saw_posts_it_from_its_amounts(
+    cast, customer, monkeypatch
+):
+    monkeypatch.setitem(events.HANDLERS, "payment.received", [])
+    payment = payments.receive_payment(
+        actor=None,
+        customer=customer,
+        amount="500",
+        method="cash",
+        reference="R-1",
+        collector=cast.carol,
+    )
+    monkeypatch.undo()
+
+    payments.reverse_payment(actor=None, payment=payment, reason="wrong customer")
+
+    entry = JournalEntry.objects.get()
+    assert entry.reverses is None
+    assert lines_of(entry) == [
+        ("cash", "Cash · carol", Decimal("0.00"), Decimal("500.00")),
+        ("receivable", "Customer receivables", Decimal("500.00"), Decimal("0.00")),
+    ]
+
+
+def test_an_edit_is_a_reversal_and_a_new_posting(cast, customer):
+    payment = payments.receive_payment(
+        actor=None, customer=customer, amount="900", method="cash", reference="R-1"
+    )
+
+    payments.edit_payment(actor=cast.alice, payment=payment, reason="typo", amount="90")
+
+    assert JournalEntry.objects.count() == 3
+    assert balance(cast.north, "cash") == Decimal("90.00")
+    assert balance(cast.north, "receivable") == Decimal("-90.00")  # bills are not posted here
