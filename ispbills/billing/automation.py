@@ -27,7 +27,7 @@ from django.db import connection, transaction
 
 from ispbills.core import clock, events
 from ispbills.radius import disconnect
-from ispbills.radius.provisioning import provision_customers
+from ispbills.radius.provisioning import provision_status
 
 UNPAID, EXPIRED = "unpaid", "expired"
 
@@ -84,7 +84,7 @@ def suspend_overdue(*, now: dt.datetime | None = None) -> dict[str, int]:
         by_reason: dict[str, list[int]] = {UNPAID: [], EXPIRED: []}
         for pk, why in rows:
             by_reason[why].append(pk)
-        provision_customers([pk for pk, _ in rows])  # RADIUS rows, same transaction
+        provision_status([pk for pk, _ in rows])  # RADIUS rows, same transaction
         disconnect.request_for_customers(
             by_reason[UNPAID], kind="disconnect", reason="unpaid bill past grace"
         )

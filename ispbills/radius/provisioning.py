@@ -284,11 +284,7 @@ def _claimants(
         return found
     cursor.execute(
         f"""
-        SELECT id, username, status, service_password, package_id,
-               package_id IS NOT NULL AND NOT EXISTS (
-                   SELECT 1 FROM radgroupreply
-                    WHERE groupname = '{PACKAGE_GROUP}' || package_id
-               )
+        SELECT id, username, status, service_password, package_id
           FROM customers_customer
          WHERE id = ANY(%s)
          ORDER BY id
@@ -298,7 +294,8 @@ def _claimants(
     )
     plain: dict[str, str] = {}
     taken: set[str] = set()
-    for pk, username, status, stored, package_id, lacks_group in cursor.fetchall():
+    packages: set[int] = set()
+    for pk, username, status, stored, package_id in cursor.fetchall():
         if status == "deleted" or username in taken:
             continue
         taken.add(username)
@@ -306,9 +303,24 @@ def _claimants(
         if stored and stored not in plain:
             plain[stored] = decrypt(stored)
         found.passwords.append(plain[stored] if stored else "")
-        if lacks_group:
-            found.packages_without_group.add(package_id)
+        if package_id is not None:
+            packages.add(package_id)
+    found.packages_without_group = _packages_without_group(cursor, packages)
     return found
+
+
+def _packages_without_group(cursor: Any, package_ids: set[int]) -> set[int]:
+    """The packages whose group has no reply rows yet (never provisioned)."""
+    if not package_ids:
+        return set()
+    cursor.execute(
+        f"""
+        SELECT p FROM unnest(%s::bigint[]) AS p
+         WHERE NOT EXISTS (SELECT 1 FROM radgroupreply WHERE groupname = '{PACKAGE_GROUP}' || p)
+        """,
+        [sorted(package_ids)],
+    )
+    return {row[0] for row in cursor.fetchall()}
 
 
 def provision_customers(customer_ids: Iterable[int], *, usernames: Iterable[str] = ()) -> int:
@@ -329,6 +341,110 @@ def provision_customers(customer_ids: Iterable[int], *, usernames: Iterable[str]
         cursor.execute(
             WRITE_SQL,
             {"ids": found.ids, "passwords": found.passwords, "usernames": found.usernames},
+        )
+        return int(cursor.fetchone()[0])
+
+
+# radcheck rows no status decides (see WANT_SQL): a change of status leaves them alone.
+STATUS_FREE_CHECKS = ("Cleartext-Password", "Simultaneous-Use", "Calling-Station-Id")
+
+# The customers among some that claim their username: live, and no live namesake (another
+# ISP's) has a lower id.
+STATUS_CLAIMANTS_SQL = """
+SELECT cu.id, cu.username, cu.package_id FROM customers_customer cu
+ WHERE cu.id = ANY(%s) AND cu.status <> 'deleted'
+   AND NOT EXISTS (
+       SELECT 1 FROM customers_customer x
+        WHERE upper(x.username) = upper(cu.username) AND x.username = cu.username
+          AND x.status <> 'deleted' AND x.id < cu.id)
+ ORDER BY cu.id
+"""
+
+# The rows a status decides, wanted and held, grouped as multisets: a row both wanted and held
+# keeps its first copy, every other held copy goes and a wanted row not held is inserted.
+STATUS_WRITE_SQL = f"""
+WITH {WANT_SQL},
+rows(tbl, username, attribute, op, value, id, ord) AS (
+    SELECT tbl, username, attribute, op, value, NULL::bigint, ord FROM want
+     WHERE tbl <> 'radcheck' OR attribute NOT IN {STATUS_FREE_CHECKS!r}
+    UNION ALL
+    SELECT 'radcheck', username, attribute, op, value, id, NULL FROM radcheck
+     WHERE username = ANY(%(usernames)s) AND attribute NOT IN {STATUS_FREE_CHECKS!r}
+    UNION ALL
+    SELECT 'radreply', username, attribute, op, value, id, NULL FROM radreply
+     WHERE username = ANY(%(usernames)s)
+    UNION ALL
+    SELECT 'radusergroup', username, groupname, '', priority::text, id, NULL
+      FROM radusergroup WHERE username = ANY(%(usernames)s)
+), diff AS (
+    SELECT tbl, username, attribute, op, value, min(ord) AS ord,
+           array_agg(id ORDER BY id) FILTER (WHERE id IS NOT NULL) AS ids
+      FROM rows GROUP BY tbl, username, attribute, op, value
+), extra(tbl, id) AS (
+    SELECT tbl, unnest(CASE WHEN ord IS NULL THEN ids ELSE ids[2:] END) FROM diff
+), missing AS (
+    SELECT * FROM diff WHERE ord IS NOT NULL AND ids IS NULL
+), gone_check AS (
+    DELETE FROM radcheck WHERE id IN (SELECT id FROM extra WHERE tbl = 'radcheck')
+    RETURNING 1
+), gone_reply AS (
+    DELETE FROM radreply WHERE id IN (SELECT id FROM extra WHERE tbl = 'radreply')
+    RETURNING 1
+), gone_group AS (
+    DELETE FROM radusergroup WHERE id IN (SELECT id FROM extra WHERE tbl = 'radusergroup')
+    RETURNING 1
+), new_check AS (
+    INSERT INTO radcheck (username, attribute, op, value)
+    SELECT username, attribute, op, value FROM missing WHERE tbl = 'radcheck'
+     ORDER BY username, ord
+    RETURNING 1
+), new_reply AS (
+    INSERT INTO radreply (username, attribute, op, value)
+    SELECT username, attribute, op, value FROM missing WHERE tbl = 'radreply'
+     ORDER BY username, ord
+    RETURNING 1
+), new_group AS (
+    INSERT INTO radusergroup (username, groupname, priority)
+    SELECT username, attribute, value::int FROM missing WHERE tbl = 'radusergroup'
+     ORDER BY username
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone_check) + (SELECT count(*) FROM gone_reply)
+       + (SELECT count(*) FROM gone_group) + (SELECT count(*) FROM new_check)
+       + (SELECT count(*) FROM new_reply) + (SELECT count(*) FROM new_group)
+"""
+
+
+def provision_status(customer_ids: Iterable[int]) -> int:
+    """After these customers' status changed between live ones (active, FUP, suspended,
+    disabled): bring the rows a status decides (``Expiration``, ``Auth-Type``, static
+    addresses, group) in line for the usernames they claim, writing only the rows that
+    differ; returns rows deleted and inserted.
+
+    What ``provision_customers`` would write, for the bulk suspension: the password,
+    ``Simultaneous-Use`` and MAC rows do not depend on the status, so they are neither read
+    nor rewritten (nor the passwords decrypted), and suspending 100,000 customers inserts
+    their 100,000 ``Auth-Type`` rows instead of rewriting half a million. Runs in the
+    caller's transaction, which changed these customers and so holds their row locks.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(STATUS_CLAIMANTS_SQL, [ids])
+        claimants = cursor.fetchall()
+        if not claimants:
+            return 0
+        lacking = _packages_without_group(cursor, {pkg for _, _, pkg in claimants if pkg})
+        if lacking:
+            provision_packages(lacking)
+        cursor.execute(
+            STATUS_WRITE_SQL,
+            {
+                "ids": [pk for pk, _, _ in claimants],
+                "passwords": [""] * len(claimants),  # the password row is not looked at
+                "usernames": sorted({username for _, username, _ in claimants}),
+            },
         )
         return int(cursor.fetchone()[0])
 
