@@ -108,6 +108,12 @@ class Customer(TenantOwned):
 
     ServiceModel = ServiceModel
 
+    # Every status change (a bulk suspension: 100,000 at once) writes a new entry in each
+    # index, so none that another already covers: the tenant leads customer_status,
+    # customer_operator, customer_expiry and customer_username.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     username = models.CharField(_("username"), max_length=64)
     service_password = EncryptedTextField(_("service password"), blank=True)
     name = models.CharField(_("name"), max_length=150)
