@@ -33,12 +33,10 @@ FUP_GROUP = "fup-"
 SUSPENDED_GROUP = "susp-"
 
 # The rows a set of claimants should have, as (tbl, username, attribute, op, value); a
-# radusergroup row is (groupname, "", priority). ``pw`` holds the claimants' ids and
-# decrypted passwords (the only value SQL cannot compute).
-WANT_SQL = f"""
-pw(id, password) AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
-), c AS (
+# radusergroup row is (groupname, "", priority). A CTE ``pw`` before it holds the claimants'
+# ids and decrypted passwords (the only value SQL cannot compute).
+WANT_FROM_PW_SQL = f"""
+c AS (
     SELECT cu.id, cu.username, pw.password, cu.status, cu.service_model, cu.mac_address,
            cu.static_ipv4, cu.static_ipv6, cu.expires_at, cu.package_id, cu.tenant_id,
            coalesce(cu.status = 'suspended' AND cu.package_id IS NOT NULL
@@ -75,6 +73,12 @@ pw(id, password) AS (
            '', '1', 1
       FROM c WHERE package_id IS NOT NULL
 )
+"""
+
+WANT_SQL = f"""
+pw(id, password) AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
+), {WANT_FROM_PW_SQL}
 """
 
 WRITE_SQL = f"""
@@ -284,7 +288,11 @@ def _claimants(
         return found
     cursor.execute(
         f"""
-        SELECT id, username, status, service_password, package_id
+        SELECT id, username, status, service_password, package_id,
+               package_id IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM radgroupreply
+                    WHERE groupname = '{PACKAGE_GROUP}' || package_id
+               )
           FROM customers_customer
          WHERE id = ANY(%s)
          ORDER BY id
@@ -294,8 +302,7 @@ def _claimants(
     )
     plain: dict[str, str] = {}
     taken: set[str] = set()
-    packages: set[int] = set()
-    for pk, username, status, stored, package_id in cursor.fetchall():
+    for pk, username, status, stored, package_id, lacks_group in cursor.fetchall():
         if status == "deleted" or username in taken:
             continue
         taken.add(username)
@@ -303,24 +310,9 @@ def _claimants(
         if stored and stored not in plain:
             plain[stored] = decrypt(stored)
         found.passwords.append(plain[stored] if stored else "")
-        if package_id is not None:
-            packages.add(package_id)
-    found.packages_without_group = _packages_without_group(cursor, packages)
+        if lacks_group:
+            found.packages_without_group.add(package_id)
     return found
-
-
-def _packages_without_group(cursor: Any, package_ids: set[int]) -> set[int]:
-    """The packages whose group has no reply rows yet (never provisioned)."""
-    if not package_ids:
-        return set()
-    cursor.execute(
-        f"""
-        SELECT p FROM unnest(%s::bigint[]) AS p
-         WHERE NOT EXISTS (SELECT 1 FROM radgroupreply WHERE groupname = '{PACKAGE_GROUP}' || p)
-        """,
-        [sorted(package_ids)],
-    )
-    return {row[0] for row in cursor.fetchall()}
 
 
 def provision_customers(customer_ids: Iterable[int], *, usernames: Iterable[str] = ()) -> int:
@@ -348,40 +340,40 @@ def provision_customers(customer_ids: Iterable[int], *, usernames: Iterable[str]
 # radcheck rows no status decides (see WANT_SQL): a change of status leaves them alone.
 STATUS_FREE_CHECKS = ("Cleartext-Password", "Simultaneous-Use", "Calling-Station-Id")
 
-# The customers among some that claim their username: live, and no live namesake (another
-# ISP's) has a lower id.
-STATUS_CLAIMANTS_SQL = """
-SELECT cu.id, cu.username, cu.package_id FROM customers_customer cu
- WHERE cu.id = ANY(%s) AND cu.status <> 'deleted'
-   AND NOT EXISTS (
-       SELECT 1 FROM customers_customer x
-        WHERE upper(x.username) = upper(cu.username) AND x.username = cu.username
-          AND x.status <> 'deleted' AND x.id < cu.id)
- ORDER BY cu.id
-"""
-
-# The rows a status decides, wanted and held, grouped as multisets: a row both wanted and held
-# keeps its first copy, every other held copy goes and a wanted row not held is inserted.
+# The rows a status decides of the customers that claim their username (live, and no live
+# namesake of another ISP has a lower id), wanted and held, grouped as multisets: a row both
+# wanted and held keeps its first copy, every other held copy goes and a wanted row not held
+# is inserted. Returns the rows written and the packages whose group the inserted group rows
+# name but which has no reply rows yet.
 STATUS_WRITE_SQL = f"""
-WITH {WANT_SQL},
+WITH pw(id, password) AS (
+    SELECT cu.id, ''::text
+      FROM unnest(%(ids)s::bigint[]) AS given(id)
+      JOIN customers_customer cu ON cu.id = given.id
+     WHERE cu.status <> 'deleted'
+       AND NOT EXISTS (
+           SELECT 1 FROM customers_customer x
+            WHERE upper(x.username) = upper(cu.username) AND x.username = cu.username
+              AND x.status <> 'deleted' AND x.id < cu.id)
+), {WANT_FROM_PW_SQL},
 rows(tbl, username, attribute, op, value, id, ord) AS (
     SELECT tbl, username, attribute, op, value, NULL::bigint, ord FROM want
      WHERE tbl <> 'radcheck' OR attribute NOT IN {STATUS_FREE_CHECKS!r}
     UNION ALL
-    SELECT 'radcheck', username, attribute, op, value, id, NULL FROM radcheck
-     WHERE username = ANY(%(usernames)s) AND attribute NOT IN {STATUS_FREE_CHECKS!r}
+    SELECT 'radcheck', r.username, attribute, op, value, r.id, NULL
+      FROM radcheck r JOIN c USING (username) WHERE attribute NOT IN {STATUS_FREE_CHECKS!r}
     UNION ALL
-    SELECT 'radreply', username, attribute, op, value, id, NULL FROM radreply
-     WHERE username = ANY(%(usernames)s)
+    SELECT 'radreply', r.username, attribute, op, value, r.id, NULL
+      FROM radreply r JOIN c USING (username)
     UNION ALL
-    SELECT 'radusergroup', username, groupname, '', priority::text, id, NULL
-      FROM radusergroup WHERE username = ANY(%(usernames)s)
+    SELECT 'radusergroup', r.username, groupname, '', priority::text, r.id, NULL
+      FROM radusergroup r JOIN c USING (username)
 ), diff AS (
-    SELECT tbl, username, attribute, op, value, min(ord) AS ord,
-           array_agg(id ORDER BY id) FILTER (WHERE id IS NOT NULL) AS ids
+    SELECT tbl, username, attribute, op, value, min(ord) AS ord, min(id) AS first,
+           array_agg(id) FILTER (WHERE id IS NOT NULL) AS ids
       FROM rows GROUP BY tbl, username, attribute, op, value
 ), extra(tbl, id) AS (
-    SELECT tbl, unnest(CASE WHEN ord IS NULL THEN ids ELSE ids[2:] END) FROM diff
+    SELECT tbl, id FROM diff, unnest(ids) AS id WHERE ord IS NULL OR id <> first
 ), missing AS (
     SELECT * FROM diff WHERE ord IS NOT NULL AND ids IS NULL
 ), gone_check AS (
@@ -407,11 +399,18 @@ rows(tbl, username, attribute, op, value, id, ord) AS (
     INSERT INTO radusergroup (username, groupname, priority)
     SELECT username, attribute, value::int FROM missing WHERE tbl = 'radusergroup'
      ORDER BY username
-    RETURNING 1
+    RETURNING groupname
 )
 SELECT (SELECT count(*) FROM gone_check) + (SELECT count(*) FROM gone_reply)
        + (SELECT count(*) FROM gone_group) + (SELECT count(*) FROM new_check)
-       + (SELECT count(*) FROM new_reply) + (SELECT count(*) FROM new_group)
+       + (SELECT count(*) FROM new_reply) + (SELECT count(*) FROM new_group),
+       ARRAY(SELECT package_id FROM (
+                 SELECT DISTINCT split_part(groupname, '-', 2)::bigint AS package_id
+                   FROM new_group
+                  WHERE groupname LIKE '{PACKAGE_GROUP}%%' OR groupname LIKE '{FUP_GROUP}%%'
+             ) AS grouped
+              WHERE NOT EXISTS (SELECT 1 FROM radgroupreply
+                                 WHERE groupname = '{PACKAGE_GROUP}' || package_id))
 """
 
 
@@ -424,29 +423,19 @@ def provision_status(customer_ids: Iterable[int]) -> int:
     What ``provision_customers`` would write, for the bulk suspension: the password,
     ``Simultaneous-Use`` and MAC rows do not depend on the status, so they are neither read
     nor rewritten (nor the passwords decrypted), and suspending 100,000 customers inserts
-    their 100,000 ``Auth-Type`` rows instead of rewriting half a million. Runs in the
-    caller's transaction, which changed these customers and so holds their row locks.
+    their 100,000 ``Auth-Type`` rows instead of rewriting half a million, in one statement.
+    Runs in the caller's transaction, which changed these customers and so holds their row
+    locks.
     """
     ids = sorted(set(customer_ids))
     if not ids:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(STATUS_CLAIMANTS_SQL, [ids])
-        claimants = cursor.fetchall()
-        if not claimants:
-            return 0
-        lacking = _packages_without_group(cursor, {pkg for _, _, pkg in claimants if pkg})
-        if lacking:
+        cursor.execute(STATUS_WRITE_SQL, {"ids": ids})
+        written, lacking = cursor.fetchone()
+        if lacking:  # a group the customers were just put in: give it its rows now
             provision_packages(lacking)
-        cursor.execute(
-            STATUS_WRITE_SQL,
-            {
-                "ids": [pk for pk, _, _ in claimants],
-                "passwords": [""] * len(claimants),  # the password row is not looked at
-                "usernames": sorted({username for _, username, _ in claimants}),
-            },
-        )
-        return int(cursor.fetchone()[0])
+        return int(written)
 
 
 # ---- sync and drift ---------------------------------------------------------------------------
