@@ -5,6 +5,8 @@ current state and replaces whatever ``radcheck``, ``radreply`` and ``radusergrou
 that username; ``provision_packages(ids)`` does the same for the ``radgroupreply`` rows of
 packages. Both cost a few statements whatever the number of customers or packages, and both
 run in the caller's transaction, so a rolled-back change leaves the RADIUS rows as they were.
+``provision_status(ids)`` is the narrow form for a change of status (the bulk suspension):
+only the rows a status decides, and only those that differ, are written.
 The rules are in docs/radius.md ("Provisioning"); ``drift()`` compares the tables with them.
 
 A username's rows come from its *claimant*: the live (not deleted) customer with that

@@ -227,6 +227,18 @@ def test_a_status_change_moves_the_group_and_lifts_the_reject(register, home):
     assert not provisioning.drift()
 
 
+def test_a_status_change_into_a_group_without_rows_writes_the_group(register, home):
+    customer = register(username="heavy3")
+    services.change_status(actor=None, customer=customer, to="fup")
+    RadGroupReply.objects.filter(groupname__endswith=f"-{home.pk}").delete()
+
+    set_status(customer, "suspended")
+    provisioning.provision_status([customer.pk])
+
+    assert groups("heavy3") == [(f"pkg-{home.pk}", 1)]
+    assert group_replies(f"pkg-{home.pk}")[1] == ("Acct-Interim-Interval", ":=", "300")
+
+
 def test_a_status_change_repairs_the_rows_the_status_decides(register, home):
     customer = register(username="messy", expires_at=EXPIRY)
     RadCheck.objects.filter(username="messy", attribute="Expiration").update(value="1")
