@@ -108,6 +108,13 @@ class Customer(TenantOwned):
 
     ServiceModel = ServiceModel
 
+    # Every status change (a bulk suspension: 100,000 at once) writes a new entry in each
+    # index, so none that another already covers (the tenant leads customer_status,
+    # customer_operator, customer_expiry and customer_username) and none for rows without a
+    # value (parent, manager).
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     username = models.CharField(_("username"), max_length=64)
     service_password = EncryptedTextField(_("service password"), blank=True)
     name = models.CharField(_("name"), max_length=150)
@@ -154,6 +161,7 @@ class Customer(TenantOwned):
     )
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     advance_balance = money_field(verbose_name=_("advance balance"), editable=False)
+    # Most customers have neither: indexed where set (customer_has_parent and _manager).
     parent = models.ForeignKey(
         "self",
         null=True,
@@ -161,6 +169,7 @@ class Customer(TenantOwned):
         on_delete=models.PROTECT,
         related_name="children",
         verbose_name=_("parent account"),
+        db_index=False,
     )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -169,6 +178,7 @@ class Customer(TenantOwned):
         on_delete=models.SET_NULL,
         related_name="assigned_customers",
         verbose_name=_("assigned manager"),
+        db_index=False,
     )
     sales_notes = models.TextField(_("sales notes"), blank=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -211,6 +221,16 @@ class Customer(TenantOwned):
             models.Index(fields=["tenant", "status", "-id"], name="customer_status"),
             models.Index(fields=["tenant", "operator", "-id"], name="customer_operator"),
             models.Index(fields=["tenant", "expires_at"], name="customer_expiry"),
+            models.Index(
+                fields=["parent"],
+                name="customer_has_parent",
+                condition=models.Q(parent__isnull=False),
+            ),
+            models.Index(
+                fields=["manager"],
+                name="customer_has_manager",
+                condition=models.Q(manager__isnull=False),
+            ),
             # Search: username and mobile by prefix, name by any fragment (trigram).
             models.Index(
                 OpClass(Upper("username"), name="varchar_pattern_ops"),

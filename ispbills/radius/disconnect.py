@@ -100,8 +100,10 @@ def request_for_customers(customer_ids: list[int], *, kind: str, reason: str) ->
             WITH online AS (
                 -- A username's sessions are its claimant's (the live customer with it,
                 -- lowest id: provisioning's rule); another ISP's namesake is left alone.
-                SELECT c.id, c.tenant_id, c.operator_id, c.username FROM customers_customer c
-                 WHERE c.id = ANY(%(ids)s) AND EXISTS (
+                SELECT c.id, c.tenant_id, c.operator_id, c.username
+                  FROM unnest(%(ids)s::bigint[]) AS given(id)
+                  JOIN customers_customer c ON c.id = given.id
+                 WHERE EXISTS (
                        SELECT 1 FROM radacct a
                         WHERE a.username = c.username AND a.acctstoptime IS NULL)
                    AND NOT EXISTS (

@@ -5,6 +5,8 @@ current state and replaces whatever ``radcheck``, ``radreply`` and ``radusergrou
 that username; ``provision_packages(ids)`` does the same for the ``radgroupreply`` rows of
 packages. Both cost a few statements whatever the number of customers or packages, and both
 run in the caller's transaction, so a rolled-back change leaves the RADIUS rows as they were.
+``provision_status(ids)`` is the narrow form for a change of status (the bulk suspension):
+only the rows a status decides, and only those that differ, are written.
 The rules are in docs/radius.md ("Provisioning"); ``drift()`` compares the tables with them.
 
 A username's rows come from its *claimant*: the live (not deleted) customer with that
@@ -33,12 +35,10 @@ FUP_GROUP = "fup-"
 SUSPENDED_GROUP = "susp-"
 
 # The rows a set of claimants should have, as (tbl, username, attribute, op, value); a
-# radusergroup row is (groupname, "", priority). ``pw`` holds the claimants' ids and
-# decrypted passwords (the only value SQL cannot compute).
-WANT_SQL = f"""
-pw(id, password) AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
-), c AS (
+# radusergroup row is (groupname, "", priority). A CTE ``pw`` before it holds the claimants'
+# ids and decrypted passwords (the only value SQL cannot compute).
+WANT_FROM_PW_SQL = f"""
+c AS (
     SELECT cu.id, cu.username, pw.password, cu.status, cu.service_model, cu.mac_address,
            cu.static_ipv4, cu.static_ipv6, cu.expires_at, cu.package_id, cu.tenant_id,
            coalesce(cu.status = 'suspended' AND cu.package_id IS NOT NULL
@@ -75,6 +75,12 @@ pw(id, password) AS (
            '', '1', 1
       FROM c WHERE package_id IS NOT NULL
 )
+"""
+
+WANT_SQL = f"""
+pw(id, password) AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(passwords)s::text[])
+), {WANT_FROM_PW_SQL}
 """
 
 WRITE_SQL = f"""
@@ -331,6 +337,107 @@ def provision_customers(customer_ids: Iterable[int], *, usernames: Iterable[str]
             {"ids": found.ids, "passwords": found.passwords, "usernames": found.usernames},
         )
         return int(cursor.fetchone()[0])
+
+
+# radcheck rows no status decides (see WANT_SQL): a change of status leaves them alone.
+STATUS_FREE_CHECKS = ("Cleartext-Password", "Simultaneous-Use", "Calling-Station-Id")
+
+# The rows a status decides of the customers that claim their username (live, and no live
+# namesake of another ISP has a lower id), wanted and held, grouped as multisets: a row both
+# wanted and held keeps its first copy, every other held copy goes and a wanted row not held
+# is inserted. Returns the rows written and the packages whose group the inserted group rows
+# name but which has no reply rows yet.
+STATUS_WRITE_SQL = f"""
+WITH pw(id, password) AS (
+    SELECT cu.id, ''::text
+      FROM unnest(%(ids)s::bigint[]) AS given(id)
+      JOIN customers_customer cu ON cu.id = given.id
+     WHERE cu.status <> 'deleted'
+       AND NOT EXISTS (
+           SELECT 1 FROM customers_customer x
+            WHERE upper(x.username) = upper(cu.username) AND x.username = cu.username
+              AND x.status <> 'deleted' AND x.id < cu.id)
+), {WANT_FROM_PW_SQL},
+rows(tbl, username, attribute, op, value, id, ord) AS (
+    SELECT tbl, username, attribute, op, value, NULL::bigint, ord FROM want
+     WHERE tbl <> 'radcheck' OR attribute NOT IN {STATUS_FREE_CHECKS!r}
+    UNION ALL
+    SELECT 'radcheck', r.username, attribute, op, value, r.id, NULL
+      FROM radcheck r JOIN c USING (username) WHERE attribute NOT IN {STATUS_FREE_CHECKS!r}
+    UNION ALL
+    SELECT 'radreply', r.username, attribute, op, value, r.id, NULL
+      FROM radreply r JOIN c USING (username)
+    UNION ALL
+    SELECT 'radusergroup', r.username, groupname, '', priority::text, r.id, NULL
+      FROM radusergroup r JOIN c USING (username)
+), diff AS (
+    SELECT tbl, username, attribute, op, value, min(ord) AS ord, min(id) AS first,
+           array_agg(id) FILTER (WHERE id IS NOT NULL) AS ids
+      FROM rows GROUP BY tbl, username, attribute, op, value
+), extra(tbl, id) AS (
+    SELECT tbl, id FROM diff, unnest(ids) AS id WHERE ord IS NULL OR id <> first
+), missing AS (
+    SELECT * FROM diff WHERE ord IS NOT NULL AND ids IS NULL
+), gone_check AS (
+    DELETE FROM radcheck WHERE id IN (SELECT id FROM extra WHERE tbl = 'radcheck')
+    RETURNING 1
+), gone_reply AS (
+    DELETE FROM radreply WHERE id IN (SELECT id FROM extra WHERE tbl = 'radreply')
+    RETURNING 1
+), gone_group AS (
+    DELETE FROM radusergroup WHERE id IN (SELECT id FROM extra WHERE tbl = 'radusergroup')
+    RETURNING 1
+), new_check AS (
+    INSERT INTO radcheck (username, attribute, op, value)
+    SELECT username, attribute, op, value FROM missing WHERE tbl = 'radcheck'
+     ORDER BY username, ord
+    RETURNING 1
+), new_reply AS (
+    INSERT INTO radreply (username, attribute, op, value)
+    SELECT username, attribute, op, value FROM missing WHERE tbl = 'radreply'
+     ORDER BY username, ord
+    RETURNING 1
+), new_group AS (
+    INSERT INTO radusergroup (username, groupname, priority)
+    SELECT username, attribute, value::int FROM missing WHERE tbl = 'radusergroup'
+     ORDER BY username
+    RETURNING groupname
+)
+SELECT (SELECT count(*) FROM gone_check) + (SELECT count(*) FROM gone_reply)
+       + (SELECT count(*) FROM gone_group) + (SELECT count(*) FROM new_check)
+       + (SELECT count(*) FROM new_reply) + (SELECT count(*) FROM new_group),
+       ARRAY(SELECT package_id FROM (
+                 SELECT DISTINCT split_part(groupname, '-', 2)::bigint AS package_id
+                   FROM new_group
+                  WHERE groupname LIKE '{PACKAGE_GROUP}%%' OR groupname LIKE '{FUP_GROUP}%%'
+             ) AS grouped
+              WHERE NOT EXISTS (SELECT 1 FROM radgroupreply
+                                 WHERE groupname = '{PACKAGE_GROUP}' || package_id))
+"""
+
+
+def provision_status(customer_ids: Iterable[int]) -> int:
+    """After these customers' status changed between live ones (active, FUP, suspended,
+    disabled): bring the rows a status decides (``Expiration``, ``Auth-Type``, static
+    addresses, group) in line for the usernames they claim, writing only the rows that
+    differ; returns rows deleted and inserted.
+
+    What ``provision_customers`` would write, for the bulk suspension: the password,
+    ``Simultaneous-Use`` and MAC rows do not depend on the status, so they are neither read
+    nor rewritten (nor the passwords decrypted), and suspending 100,000 customers inserts
+    their 100,000 ``Auth-Type`` rows instead of rewriting half a million, in one statement.
+    Runs in the caller's transaction, which changed these customers and so holds their row
+    locks.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(STATUS_WRITE_SQL, {"ids": ids})
+        written, lacking = cursor.fetchone()
+        if lacking:  # a group the customers were just put in: give it its rows now
+            provision_packages(lacking)
+        return int(written)
 
 
 # ---- sync and drift ---------------------------------------------------------------------------

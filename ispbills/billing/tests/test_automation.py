@@ -14,6 +14,7 @@ from ispbills.catalog import services as catalog
 from ispbills.core import events
 from ispbills.core.models import AuditEvent
 from ispbills.customers.models import Customer
+from ispbills.radius import provisioning
 from ispbills.radius.models import Disconnect
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +109,22 @@ def test_suspends_exactly_when_the_grace_ends_and_not_an_hour_earlier(cast, bill
         "reason": f"unpaid {bill.display_number} past grace",
     }
     assert ("Auth-Type", "Reject") in radcheck(customer.username)
+
+
+def test_the_suspended_have_the_radius_rows_provisioning_calls_for(billed):
+    plain, _ = billed(expires_at=BOUNDARY + dt.timedelta(days=20))
+    heavy, _ = billed()
+    Customer.objects.filter(pk=heavy.pk).update(status="fup")
+    provisioning.provision_customers([heavy.pk])
+
+    assert suspend_at(BOUNDARY) == {"unpaid": 2, "expired": 0}
+
+    assert ("Auth-Type", "Reject") in radcheck(plain.username)
+    assert ("Expiration", str(int((BOUNDARY + dt.timedelta(days=20)).timestamp()))) in radcheck(
+        plain.username
+    )
+    assert ("Auth-Type", "Reject") in radcheck(heavy.username)
+    assert not provisioning.drift()  # the FUP group gone, the package group back
 
 
 def test_grace_comes_from_each_customers_billing_profile(billed):

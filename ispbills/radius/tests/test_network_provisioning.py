@@ -11,6 +11,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from ispbills.catalog import services as catalog
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.customers import services as customers
+from ispbills.customers.models import Customer
 from ispbills.network import services as network
 from ispbills.network.models import PppoeProfile
 from ispbills.radius import provisioning, tasks
@@ -170,6 +171,29 @@ def test_the_walled_garden_takes_suspended_customers_even_past_expiry(cast, regi
         ("Mikrotik-Rate-Limit", ":=", "128k/256k"),
         ("Acct-Interim-Interval", ":=", "300"),
     ]
+
+
+def test_the_status_path_writes_the_walled_garden_rows_as_full_provisioning_does(
+    cast, register, home, pools
+):
+    walled_garden(cast, pools)
+    customer = register(
+        username="late", static_ipv4="103.7.8.5", expires_at=datetime.now(UTC) + timedelta(days=3)
+    )
+    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+
+    # Expiration, the static address and the package group out; the garden group in.
+    assert provisioning.provision_status([customer.pk]) == 4
+    walled = (rows(RadCheck, username="late"), rows(RadReply, username="late"), groups("late"))
+    provisioning.provision_customers([customer.pk])
+
+    assert walled == (
+        [("Cleartext-Password", ":=", "s3cret-pw"), ("Simultaneous-Use", ":=", "1")],
+        [],
+        [f"susp-{cast.acme.pk}"],
+    )
+    assert (rows(RadCheck, username="late"), rows(RadReply, username="late")) == walled[:2]
+    assert groups("late") == walled[2]
 
 
 def test_disabled_customers_stay_rejected_in_the_walled_garden(cast, register, home, pools):

@@ -170,6 +170,122 @@ def test_a_suspended_or_disabled_customer_is_rejected(register, home, status):
     assert groups("karim") == [(f"pkg-{home.pk}", 1)]
 
 
+def set_status(customer: Customer, status: str) -> None:
+    """Change the status in SQL only, as the bulk suspension does before provisioning."""
+    Customer.objects.filter(pk=customer.pk).update(status=status)
+
+
+def check_ids(username: str) -> list[int]:
+    return list(
+        RadCheck.objects.filter(username=username).order_by("id").values_list("id", flat=True)
+    )
+
+
+def test_a_status_change_writes_only_the_rows_the_status_decides(register, home, monkeypatch):
+    customer = register(username="owing", mac_address="aa-bb-cc-dd-ee-10", expires_at=EXPIRY)
+    untouched = check_ids("owing")
+    set_status(customer, "suspended")
+
+    def no_decrypting(stored: str) -> str:
+        raise AssertionError("a status change needs no password")
+
+    monkeypatch.setattr(provisioning, "decrypt", no_decrypting)
+
+    assert provisioning.provision_status([customer.pk]) == 1
+    assert checks("owing") == [
+        ("Cleartext-Password", ":=", "s3cret-pw"),
+        ("Simultaneous-Use", ":=", "1"),
+        ("Calling-Station-Id", "==", "AA:BB:CC:DD:EE:10"),
+        ("Expiration", ":=", str(int(EXPIRY.timestamp()))),
+        ("Auth-Type", ":=", "Reject"),
+    ]
+    assert check_ids("owing")[:4] == untouched
+    assert groups("owing") == [(f"pkg-{home.pk}", 1)]
+    assert provisioning.provision_status([customer.pk]) == 0  # nothing differs any more
+
+
+def test_a_status_change_moves_the_group_and_lifts_the_reject(register, home):
+    customer = register(username="heavy2")
+    services.change_status(actor=None, customer=customer, to="fup")
+
+    set_status(customer, "suspended")
+    suspended = (provisioning.provision_status([customer.pk]), checks("heavy2"), groups("heavy2"))
+    set_status(customer, "active")
+    activated = (provisioning.provision_status([customer.pk]), checks("heavy2"), groups("heavy2"))
+
+    # The FUP group out, the package group and Auth-Type in; then Auth-Type out again.
+    assert suspended == (
+        3,
+        [
+            ("Cleartext-Password", ":=", "s3cret-pw"),
+            ("Simultaneous-Use", ":=", "1"),
+            ("Auth-Type", ":=", "Reject"),
+        ],
+        [(f"pkg-{home.pk}", 1)],
+    )
+    assert activated == (1, suspended[1][:2], [(f"pkg-{home.pk}", 1)])
+    assert not provisioning.drift()
+
+
+def test_a_status_change_into_a_group_without_rows_writes_the_group(register, home):
+    customer = register(username="heavy3")
+    services.change_status(actor=None, customer=customer, to="fup")
+    RadGroupReply.objects.filter(groupname__endswith=f"-{home.pk}").delete()
+
+    set_status(customer, "suspended")
+    provisioning.provision_status([customer.pk])
+
+    assert groups("heavy3") == [(f"pkg-{home.pk}", 1)]
+    assert group_replies(f"pkg-{home.pk}")[1] == ("Acct-Interim-Interval", ":=", "300")
+
+
+def test_a_status_change_repairs_the_rows_the_status_decides(register, home):
+    customer = register(username="messy", expires_at=EXPIRY)
+    RadCheck.objects.filter(username="messy", attribute="Expiration").update(value="1")
+    for _ in range(2):
+        RadCheck.objects.create(username="messy", attribute="Auth-Type", op=":=", value="Reject")
+    RadReply.objects.create(
+        username="messy", attribute="Framed-IP-Address", op=":=", value="1.2.3.4"
+    )
+    RadUserGroup.objects.create(username="messy", groupname=f"pkg-{home.pk}", priority=1)
+    set_status(customer, "suspended")
+
+    # Out: the stale Expiration, the second Auth-Type, the stray address and second group.
+    assert provisioning.provision_status([customer.pk]) == 5
+    assert checks("messy") == [
+        ("Cleartext-Password", ":=", "s3cret-pw"),
+        ("Simultaneous-Use", ":=", "1"),
+        ("Auth-Type", ":=", "Reject"),
+        ("Expiration", ":=", str(int(EXPIRY.timestamp()))),
+    ]
+    assert replies("messy") == []
+    assert groups("messy") == [(f"pkg-{home.pk}", 1)]
+    assert not provisioning.drift()
+
+
+def test_a_status_change_of_a_namesake_leaves_the_claimants_rows_alone(cast, register):
+    from ispbills.catalog.tests.makers import make_package
+
+    claimant = register(username="same-name")
+    namesake = services.register_customer(
+        actor=None,
+        operator=cast.globex_east,
+        username="same-name",
+        name="Globex's",
+        mobile="01711999012",
+        service_password="other-pw",
+        package=make_package(cast.globex_east, "Globex Home"),
+    )
+    before = (checks("same-name"), groups("same-name"))
+    set_status(namesake, "suspended")
+
+    assert provisioning.provision_status([namesake.pk]) == 0
+    assert (checks("same-name"), groups("same-name")) == before
+    set_status(claimant, "suspended")
+    assert provisioning.provision_status([claimant.pk, namesake.pk]) == 1
+    assert ("Auth-Type", ":=", "Reject") in checks("same-name")
+
+
 def test_a_fup_customer_moves_to_the_fup_group_and_back(register, home):
     customer = register(username="heavy")
 
