@@ -55,12 +55,13 @@ UNCHANGED_INDEX_KEYS = ", ".join(
 SUSPEND_SQL = f"""
 WITH overdue AS (
     SELECT DISTINCT ON (b.customer_id) b.customer_id, c.status AS old, 'unpaid' AS why,
-           'unpaid INV-' || lpad(b.number::text, 6, '0') || ' past grace' AS reason
+           'unpaid ' || CASE b.kind WHEN 'adjustment' THEN 'ADJ-' ELSE 'INV-' END
+           || lpad(b.number::text, 6, '0') || ' past grace' AS reason
       FROM billing_bill b
       JOIN customers_customer c ON c.id = b.customer_id
       JOIN tenancy_tenant t ON t.id = b.tenant_id
       LEFT JOIN catalog_billingprofile p ON p.id = c.billing_profile_id
-     WHERE b.kind = 'invoice' AND b.status IN ('unpaid', 'partially_paid')
+     WHERE b.kind IN ('invoice', 'adjustment') AND b.status IN ('unpaid', 'partially_paid')
        AND c.status IN ('active', 'fup') AND t.is_active
        AND (b.due_on + coalesce(p.grace_days, 0) + 1)::timestamp AT TIME ZONE t.timezone
            <= %(now)s
@@ -130,7 +131,7 @@ WITH local AS (
       FROM billing_bill b
       JOIN local l ON l.tenant_id = b.tenant_id
       JOIN customers_customer c ON c.id = b.customer_id
-     WHERE b.kind = 'invoice' AND b.status IN ('unpaid', 'partially_paid')
+     WHERE b.kind IN ('invoice', 'adjustment') AND b.status IN ('unpaid', 'partially_paid')
        AND c.status IN ('active', 'fup')
        AND b.due_on BETWEEN l.today AND l.today + %(due_days)s
     UNION ALL

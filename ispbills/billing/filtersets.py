@@ -68,7 +68,7 @@ class BillFilterSet(ScopedFilterSet):
             return queryset
         today = tenant_today(access_of(self.user).tenant_id)
         overdue = Q(
-            kind=Bill.Kind.INVOICE,
+            kind__in=[Bill.Kind.INVOICE, Bill.Kind.ADJUSTMENT],
             status__in=[Bill.Status.UNPAID, Bill.Status.PARTIALLY_PAID],
             due_on__lt=today,
         )

@@ -31,9 +31,16 @@ def on_app_ready(ready_app: App) -> None:
 
 
 def run_worker(*, queues: list[str] | None = None, wait: bool = True) -> None:
-    """Run a worker (and the periodic scheduler) on its own PostgreSQL connection."""
+    """Run a worker on its own PostgreSQL connection. A waiting worker (``ispbills worker``)
+    also runs the periodic scheduler; one that drains the queues and returns (``wait=False``,
+    as tests and one-off runs do) runs only the jobs already queued, so no hourly job
+    slips in depending on the minute it starts."""
+    from procrastinate import periodic
+
     connector: Any = app.connector  # the Django connector, which knows its worker connector
     worker_app = app.with_connector(connector.get_worker_connector())
+    if not wait:
+        worker_app.periodic_registry = periodic.PeriodicRegistry()
     worker_app.run_worker(queues=queues, wait=wait, install_signal_handlers=wait)
 
 

@@ -80,6 +80,24 @@ def test_an_upgrade_charges_the_days_left_at_the_new_price_less_the_old(cast, bi
     assert summary["skipped"] == {"already_billed": 1}
 
 
+def test_an_unpaid_adjustment_suspends_after_its_grace_like_an_invoice(cast, billed):
+    from ispbills.billing import automation
+
+    customer = billed()
+    Bill.objects.filter(customer=customer).update(paid_amount=Decimal("800.00"), status="paid")
+    adjustment = change(cast.alice, customer, package(cast, "Home 40", "1200"))
+
+    automation.suspend_overdue(now=NOV_21 + dt.timedelta(hours=11))  # still the 21st
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    automation.suspend_overdue(now=NOV_21 + dt.timedelta(hours=13))  # the 22nd in Dhaka
+    customer.refresh_from_db()
+    assert (customer.status, customer.status_reason) == (
+        "suspended",
+        f"unpaid {adjustment.display_number} past grace",
+    )
+
+
 def test_a_downgrade_credits_the_advance_when_the_bill_was_paid(cast, billed):
     customer = billed()
     Customer.objects.filter(pk=customer.pk).update(advance_balance=Decimal("0.00"))
