@@ -120,6 +120,33 @@ def _chosen(
     return filterset.qs
 
 
+def _start(
+    actor: Any,
+    *,
+    kind: str,
+    label: str,
+    job: Any,
+    ids: list[int] | None,
+    filters: dict[str, str] | None,
+    **job_kwargs: Any,
+) -> JobRun:
+    """Queue a bulk job on the ticked ids, or on the filters when none are ticked."""
+    access = access_of(actor)
+    return start_job_run(
+        actor=actor,
+        kind=kind,
+        label=label,
+        job=job,
+        tenant_id=access.tenant_id,
+        operator_id=access.operator_id,
+        ids=ids or None,
+        filters=None if ids else filters,
+        user_id=access.user_id,
+        acting_tenant_id=access.tenant_id,
+        **job_kwargs,
+    )
+
+
 def start_bulk_void(
     *, actor: Any, ids: list[int] | None, filters: dict[str, str] | None, reason: str
 ) -> JobRun:
@@ -127,24 +154,20 @@ def start_bulk_void(
     from ispbills.billing.tasks import bulk_void_task
 
     reason = voids.clean_reason(reason)
-    access = access_of(actor)
-    if not access.can(Bill.permission("change")):
+    if not access_of(actor).can(Bill.permission("change")):
         raise NotAllowedError(_("You do not have permission to void bills."))
     count = chosen_bills(actor, ids, filters).count()
     if not count:
         raise DomainError(_("No bills to void."))
-    return start_job_run(
-        actor=actor,
+    label = _("Void %(count)s bills") % {"count": count}
+    return _start(
+        actor,
         kind="bulk_void",
-        label=_("Void %(count)s bills") % {"count": count},
+        label=label,
         job=bulk_void_task,
-        tenant_id=access.tenant_id,
-        operator_id=access.operator_id,
-        ids=ids or None,
-        filters=None if ids else filters,
+        ids=ids,
+        filters=filters,
         reason=reason,
-        user_id=access.user_id,
-        acting_tenant_id=access.tenant_id,
     )
 
 
@@ -155,22 +178,18 @@ def start_bulk_generate(
     holding ``at``."""
     from ispbills.billing.tasks import bulk_generate_task
 
-    access = access_of(actor)
-    if not access.can(Bill.permission("add")):
+    if not access_of(actor).can(Bill.permission("add")):
         raise NotAllowedError(_("You do not have permission to issue bills."))
     count = chosen_customers(actor, ids, filters).count()
     if not count:
         raise DomainError(_("No customers to bill."))
-    return start_job_run(
-        actor=actor,
+    label = _("Bills for %(count)s customers") % {"count": count}
+    return _start(
+        actor,
         kind="bulk_bills",
-        label=_("Bills for %(count)s customers") % {"count": count},
+        label=label,
         job=bulk_generate_task,
-        tenant_id=access.tenant_id,
-        operator_id=access.operator_id,
-        ids=ids or None,
-        filters=None if ids else filters,
+        ids=ids,
+        filters=filters,
         at=at.isoformat(),
-        user_id=access.user_id,
-        acting_tenant_id=access.tenant_id,
     )
