@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ispbills.billing.models import AdvanceDebit, Bill, BillingSettings, InvoiceCounter
-from ispbills.core import audit
+from ispbills.core import audit, events
 from ispbills.core.money import ZERO, to_money
 from ispbills.customers.models import Customer
 
@@ -232,6 +232,7 @@ def prorate_package_change(*, actor: Any, customer_id: int, at: dt.datetime | No
         _debit(bill, customer.pk, applied)
     elif total < 0:
         _credit(bill, covering, customer.pk, -total)
+    events.emit("bills.issued", bill_ids=[bill.pk], run_id=None)
     audit.record(
         actor,
         "bill.adjusted",

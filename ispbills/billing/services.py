@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ispbills.billing.models import Bill, BillingRun, InvoiceCounter
-from ispbills.core import audit
+from ispbills.core import audit, events
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.jobs import Progress
@@ -289,6 +289,7 @@ def issue(
         count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
     # Extended expiries reach RADIUS (the Expiration item) in the same transaction.
     provision_customers(extended or [])
+    events.emit("bills.issued", bill_ids=list(ids or []), run_id=params.get("run_id"))
     # Django reads jsonb as text (its JSONField decodes it); so do we.
     return count, Decimal(total), Decimal(applied), json.loads(skipped), list(ids or [])
 

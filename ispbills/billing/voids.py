@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ispbills.billing.models import Bill, InvoiceCounter
-from ispbills.core import audit, clock
+from ispbills.core import audit, clock, events
 from ispbills.core.access import access_of, require
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.jobs import Progress
@@ -129,6 +129,7 @@ def _void_batch(
             for pk, tenant, operator, number, advance, _reversal, reversal_number, _ in rows
         ],
     )
+    events.emit("bills.issued", bill_ids=[row[5] for row in rows], run_id=None)
     return [(row[0], row[3], row[4], row[5], row[6]) for row in rows]
 
 
