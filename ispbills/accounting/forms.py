@@ -12,7 +12,9 @@ from ispbills.core.forms import ScopedForm
 
 class TransferForm(ScopedForm):
     source = forms.ModelChoiceField(
-        queryset=Account.objects.filter(kind__in=TRANSFERABLE).select_related("operator", "user"),
+        queryset=Account.objects.filter(kind__in=TRANSFERABLE).select_related(
+            "operator", "user", "counterparty"
+        ),
         label=_("From"),
     )
     target = forms.ChoiceField(

@@ -40,6 +40,7 @@ class Account(TenantOwned):
         VAT_PAYABLE = "vat_payable", _("VAT payable")
         OPERATOR_PAYABLE = "operator_payable", _("Payable to operators")
         REVENUE = "revenue", _("Revenue")
+        WHOLESALE = "wholesale", _("Wholesale cost")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     user = models.ForeignKey(
@@ -51,16 +52,27 @@ class Account(TenantOwned):
         verbose_name=_("held by"),
         help_text=_("The collector holding this cash"),
     )
+    # An operator's account with another operator of its tree (what a reseller owes its
+    # parent, what the parent is owed by that reseller): one per pair.
+    counterparty = models.ForeignKey(
+        "tenancy.Operator",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("with operator"),
+    )
     name = models.CharField(_("name"), max_length=100, blank=True)
     balance = money_field(verbose_name=_("balance"), editable=False)
 
     class Meta:
         ordering = ["operator_id", "kind", "id"]
         constraints = [
-            # One account per kind of an operator (and per collector for cash); NULL users
-            # are equal here, so the operator's own cash account is unique too.
+            # One account per kind of an operator (per collector for cash, per other operator
+            # for the operator accounts); NULLs are equal here, so the operator's own cash
+            # account is unique too.
             models.UniqueConstraint(
-                fields=["operator", "kind", "user"],
+                fields=["operator", "kind", "user", "counterparty"],
                 name="account_per_kind",
                 nulls_distinct=False,
             ),
@@ -70,7 +82,9 @@ class Account(TenantOwned):
         if self.name:
             return self.name
         label = str(self.get_kind_display())
-        return f"{label} · {self.user}" if self.user_id else label
+        if self.user_id:
+            return f"{label} · {self.user}"
+        return f"{label} · {self.counterparty}" if self.counterparty_id else label
 
     @property
     def debit_normal(self) -> bool:
@@ -97,6 +111,7 @@ DEBIT_NORMAL = frozenset(
         Account.Kind.OPERATOR_RECEIVABLE,
         Account.Kind.GATEWAY_FEES,
         Account.Kind.EXPENSES,
+        Account.Kind.WHOLESALE,
     }
 )
 
@@ -155,7 +170,9 @@ class JournalEntry(TenantOwned):
 def with_lines(entries: Any) -> Any:
     """Entries with their lines in order, each line with its account and the account's
     collector (what naming an account reads)."""
-    lines: Any = JournalLine.objects.select_related("account__user").order_by("id")
+    lines: Any = JournalLine.objects.select_related(
+        "account__user", "account__counterparty"
+    ).order_by("id")
     return entries.prefetch_related(models.Prefetch("lines", queryset=lines))
 
 

@@ -25,7 +25,6 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -43,6 +42,7 @@ from ispbills.tenancy.models import Operator
 
 PAYMENT = "payments.payment"
 BILL = "billing.bill"
+RUN = "billing.run"
 ADVANCE_DEBIT = "billing.advancedebit"
 TRANSFER = "accounting.transfer"
 ENTRY = "accounting.journalentry"
@@ -356,13 +356,17 @@ def _reversal_of(
     )
 
 
-def account_for(operator: Operator, kind: str, user: Any = None) -> Account:
-    """The operator's account of ``kind`` (a collector's own, for cash), created the first
-    time it is needed; two requests creating it at once get the same row."""
+def account_for(
+    operator: Operator, kind: str, user: Any = None, counterparty: Any = None
+) -> Account:
+    """The operator's account of ``kind`` (a collector's own, for cash; the one with another
+    operator, for the operator accounts), created the first time it is needed; two requests
+    creating it at once get the same row."""
     account, _created = Account.objects.get_or_create(
         operator_id=operator.pk,
         kind=kind,
         user_id=getattr(user, "pk", user),
+        counterparty_id=getattr(counterparty, "pk", counterparty),
         defaults={"tenant_id": operator.tenant_id},
     )
     return account
@@ -373,22 +377,24 @@ class Chart:
     only when an amount goes to it."""
 
     def __init__(self) -> None:
-        self.accounts: dict[tuple[int, str, Any], Account] = {}
+        self.accounts: dict[tuple[int, str, Any, Any], Account] = {}
 
     def legs(
-        self, operator: Operator, *amounts: tuple[str, Decimal], collector: Any = None
+        self, operator: Operator, *amounts: tuple[Any, ...], collector: Any = None
     ) -> list[Leg]:
-        """``(kind, signed amount)`` pairs as lines on the operator's accounts: positive
-        debits, negative credits, zero nothing (a bill without VAT has no VAT line; a
-        reversal's negative amounts change side). Cash goes to the collector's own account."""
+        """``(kind, signed amount)`` pairs (``(kind, amount, other operator id)`` for the
+        operator accounts) as lines on the operator's accounts: positive debits, negative
+        credits, zero nothing (a bill without VAT has no VAT line; a reversal's negative
+        amounts change side). Cash goes to the collector's own account."""
         lines = []
-        for kind, value in amounts:
+        for kind, value, *other in amounts:
             if not value:
                 continue
             user = getattr(collector, "pk", collector) if kind == Account.Kind.CASH else None
-            key = (operator.pk, kind, user)
+            counterparty = other[0] if other else None
+            key = (operator.pk, kind, user, counterparty)
             if key not in self.accounts:
-                self.accounts[key] = account_for(operator, kind, user)
+                self.accounts[key] = account_for(operator, kind, user, counterparty)
             account = self.accounts[key]
             lines.append(dr(account, value) if value > 0 else cr(account, -value))
         return lines
@@ -509,6 +515,57 @@ def _bill_posting(bill: Bill, operators: dict[Any, Operator], chart: Chart) -> P
             (Account.Kind.VAT_PAYABLE, -bill.vat),
         ),
     )
+
+
+# A run's batch in one entry per operator: its bills' totals, VAT and the advance they took.
+BATCH_SQL = """
+SELECT operator_id, sum(total), sum(vat), sum(advance_applied), count(*)
+  FROM billing_bill
+ WHERE id = ANY(%s) AND kind = 'invoice'
+ GROUP BY operator_id
+ ORDER BY operator_id
+"""
+
+MARK_DEBITS_POSTED = """
+UPDATE billing_advancedebit SET posted = true WHERE bill_id = ANY(%s) AND NOT posted
+"""
+
+
+@transaction.atomic
+def post_bill_batch(run_id: int, bill_ids: Sequence[int]) -> list[JournalEntry]:
+    """Post a billing run's batch: per operator, one entry of its bills' sums (Dr receivables
+    with what the advance did not pay, Dr advances with what it did, Cr revenue and VAT) keyed
+    by run, batch and operator; the batch's advance debits are marked posted. The bills keep
+    the per-customer detail; a bill voided later posts its own reversing amounts."""
+    if not bill_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(BATCH_SQL, [list(bill_ids)])
+        rows = cursor.fetchall()
+        cursor.execute(MARK_DEBITS_POSTED, [list(bill_ids)])
+    operators = Operator.objects.in_bulk({row[0] for row in rows})
+    chart = Chart()
+    batch = f"{run_id}:{min(bill_ids)}"
+    postings = [
+        Posting(
+            tenant_id=operators[operator_id].tenant_id,
+            operator_id=operator_id,
+            memo=f"Billing run {run_id}: {count} bills",
+            source_type=RUN,
+            source_id=batch,
+            purpose=f"bills:{operator_id}",
+            lines=chart.legs(
+                operators[operator_id],
+                (Account.Kind.RECEIVABLE, total - applied),
+                (Account.Kind.ADVANCES, applied),
+                (Account.Kind.REVENUE, -(total - vat)),
+                (Account.Kind.VAT_PAYABLE, -vat),
+            ),
+        )
+        for operator_id, total, vat, applied, count in rows
+        if total or vat
+    ]
+    return post_many(postings)
 
 
 @transaction.atomic

@@ -26,7 +26,7 @@ class AccountListView(ObjectListView):
     template_name = "accounting/account_list.html"
 
     def base_queryset(self) -> QuerySet[Account]:
-        return Account.objects.select_related("operator", "user")
+        return Account.objects.select_related("operator", "user", "counterparty")
 
     def get_table_kwargs(self) -> dict[str, Any]:
         return {"show_money": access_of(self.request.user).can("money.view")}
@@ -45,7 +45,7 @@ class AccountDetailView(ObjectDetailView):
     template_name = "accounting/account_detail.html"
 
     def get_queryset(self) -> QuerySet[Account]:
-        return super().get_queryset().select_related("operator", "user")
+        return super().get_queryset().select_related("operator", "user", "counterparty")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -441,7 +441,13 @@ def change_status(*, actor: Any, customer: Customer, to: str, reason: str = "") 
         changes={"status": [old, to], "reason": reason},
     )
     provision_customers([customer.pk])  # RADIUS rows, same transaction
-    events.emit("customer.status_changed", customer_id=customer.pk, old=old, new=to)
+    events.emit(
+        "customer.status_changed",
+        customer_id=customer.pk,
+        old=old,
+        new=to,
+        actor_id=getattr(actor, "pk", None),
+    )
     return customer
 
 

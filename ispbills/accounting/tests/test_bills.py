@@ -34,24 +34,20 @@ def balances(operator: Any) -> dict[str, Decimal]:
     return dict(Account.objects.filter(operator=operator).values_list("kind", "balance"))
 
 
-def test_a_bill_posts_receivable_revenue_and_vat_once(cast, customer):
+def test_a_bill_is_posted_when_issued_and_posting_it_again_changes_nothing(cast, customer):
     bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
 
-    first = services.post_bills([bill.pk])
-    again = services.post_bills([bill.pk])
-
-    assert again == first
-    entry = JournalEntry.objects.get()
-    assert (entry.source_type, entry.source_id, entry.purpose) == (
-        "billing.bill",
-        str(bill.pk),
-        "issued",
-    )
+    entry = JournalEntry.objects.get(source_type="billing.bill")
+    assert services.post_bills([bill.pk]) == [entry]
+    assert (entry.source_id, entry.purpose) == (str(bill.pk), "issued")
     assert entry.memo == f"INV-000001 · {customer.username}"
     assert balances(cast.north) == {
         "receivable": Decimal("840.00"),
         "revenue": Decimal("800.00"),
         "vat_payable": Decimal("40.00"),
+        # Acme North buys the package from Acme at Acme's price.
+        "wholesale": Decimal("800.00"),
+        "operator_payable": Decimal("800.00"),
     }
 
 
@@ -60,28 +56,24 @@ def test_advance_debits_and_a_void_leave_nothing_owed_and_the_advance_whole(cast
         actor=None, customer=customer, amount="1000", method="cash", reference="R-1"
     )
     bill = billing.generate_bill(actor=None, customer=customer, at=NOV)  # paid from advance
-    services.post_bills([bill.pk])
-    consumed = list(AdvanceDebit.objects.values_list("pk", flat=True))
 
-    posted = services.post_advance_debits(consumed)
-    assert services.post_advance_debits(consumed) == []
-    assert [(e.memo, e.amount) for e in posted] == [
-        ("INV-000001 paid from advance", Decimal("840.00"))
-    ]
+    debit = AdvanceDebit.objects.get()
+    assert debit.posted
+    assert services.post_advance_debits([debit.pk]) == []
+    paid = JournalEntry.objects.get(source_type="billing.advancedebit")
+    assert (paid.memo, paid.amount) == ("INV-000001 paid from advance", Decimal("840.00"))
     assert balances(cast.north) == {
         "cash": Decimal("1000.00"),
         "advances": Decimal("160.00"),
         "receivable": Decimal("0.00"),
         "revenue": Decimal("800.00"),
         "vat_payable": Decimal("40.00"),
+        "wholesale": Decimal("800.00"),
+        "operator_payable": Decimal("800.00"),
     }
 
     voids.void_bill(actor=None, bill=bill, reason="wrong package")
     reversal = Bill.objects.get(reverses=bill)
-    services.post_bills([reversal.pk])
-    services.post_advance_debits(
-        AdvanceDebit.objects.filter(posted=False).values_list("pk", flat=True)
-    )
 
     voided = JournalEntry.objects.get(source_id=str(reversal.pk), source_type="billing.bill")
     assert voided.reverses == JournalEntry.objects.get(
@@ -94,33 +86,35 @@ def test_advance_debits_and_a_void_leave_nothing_owed_and_the_advance_whole(cast
         "receivable": Decimal("0.00"),
         "revenue": Decimal("0.00"),
         "vat_payable": Decimal("0.00"),
+        "wholesale": Decimal("0.00"),
+        "operator_payable": Decimal("0.00"),
     }
 
 
-def test_a_reversal_of_a_bill_never_posted_posts_its_own_amounts(cast, customer):
-    bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
+def test_a_run_posts_a_batch_per_operator_and_a_void_posts_the_bills_own_amounts(cast, customer):
+    run = billing.run_billing(tenant_id=cast.acme.pk, at=NOV)
+    (bill,) = Bill.objects.filter(run=run)
+
+    batch = JournalEntry.objects.get(source_type="billing.run")
+    assert (batch.source_id, batch.purpose) == (f"{run.pk}:{bill.pk}", f"bills:{cast.north.pk}")
+    assert batch.memo == f"Billing run {run.pk}: 1 bills"
+    assert not JournalEntry.objects.filter(source_type="billing.bill").exists()
     voids.void_bill(actor=None, bill=bill, reason="typo")
-    reversal = Bill.objects.get(reverses=bill)
 
-    (entry,) = services.post_bills([reversal.pk])
-
+    (entry,) = JournalEntry.objects.filter(source_type="billing.bill")
     assert entry.reverses is None
-    assert balances(cast.north) == {
-        "receivable": Decimal("-840.00"),
-        "revenue": Decimal("-800.00"),
-        "vat_payable": Decimal("-40.00"),
-    }
+    assert entry.source_id == str(Bill.objects.get(reverses=bill).pk)
+    assert set(balances(cast.north).values()) == {Decimal("0.00")}
 
 
-def test_invoice_and_its_reversal_in_one_call_and_free_bills_post_nothing(cast, customer, home):
+def test_an_invoice_and_its_reversal_post_and_free_bills_post_nothing(cast, customer, home):
     bill = billing.generate_bill(actor=None, customer=customer, at=NOV)
     voids.void_bill(actor=None, bill=bill, reason="typo")
     catalog.save_package(actor=None, operator=cast.acme_root, package=home, price="0")
     free = billing.generate_bill(actor=None, customer=customer, at=NOV)
 
-    entries = services.post_bills(Bill.objects.values_list("pk", flat=True))
+    issued, voided = JournalEntry.objects.filter(source_type="billing.bill").order_by("id")
 
     assert free.total == 0
-    assert len(entries) == 2
-    assert entries[1].reverses == entries[0]
+    assert voided.reverses == issued
     assert set(balances(cast.north).values()) == {Decimal("0.00")}

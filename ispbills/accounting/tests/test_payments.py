@@ -37,6 +37,11 @@ def lines_of(entry: JournalEntry) -> list[tuple[str, str, Decimal, Decimal]]:
     ]
 
 
+def payment_entries() -> Any:
+    """The payments' entries (bills and reseller charges post their own)."""
+    return JournalEntry.objects.filter(source_type="payments.payment")
+
+
 def balance(operator: Any, kind: str, user: Any = None) -> Decimal:
     return services.account_for(operator, kind, user).balance
 
@@ -52,7 +57,7 @@ def test_cash_goes_to_the_collectors_cash_then_to_bills_and_advance(cast, custom
             collector=cast.carol,
         )
 
-    entry = JournalEntry.objects.get()
+    entry = payment_entries().get()
     assert (entry.source_type, entry.source_id, entry.purpose) == (
         "payments.payment",
         str(payment.pk),
@@ -80,7 +85,7 @@ def test_a_gateway_payment_is_cleared_gross_and_its_charge_offsets_the_fees(cast
         reference="TX-1",
     )
 
-    entry = JournalEntry.objects.get()
+    entry = payment_entries().get()
     assert lines_of(entry) == [
         ("gateway_clearing", "Gateway clearing", Decimal("820.00"), Decimal("0.00")),
         ("receivable", "Customer receivables", Decimal("0.00"), Decimal("800.00")),
@@ -90,20 +95,23 @@ def test_a_gateway_payment_is_cleared_gross_and_its_charge_offsets_the_fees(cast
 
 
 def test_a_reversal_posts_the_reversing_entry_and_brings_every_balance_back(cast, customer):
+    before = dict(Account.objects.values_list("pk", "balance"))  # what the bill posted
     payment = payments.receive_payment(
         actor=None, customer=customer, amount="900", method="cash", reference="R-1"
     )
 
     reversal = payments.reverse_payment(actor=cast.alice, payment=payment, reason="bounced")
 
-    received, reversed_ = JournalEntry.objects.order_by("id")
+    received, reversed_ = payment_entries().order_by("id")
     assert reversed_.reverses == received
     assert (reversed_.source_id, reversed_.purpose) == (str(reversal.pk), "reversed")
     assert "bounced" in reversed_.memo
     assert [(k, d, c) for k, _n, c, d in lines_of(received)] == [
         (k, d, c) for k, _n, d, c in lines_of(reversed_)
     ]
-    assert set(Account.objects.values_list("balance", flat=True)) == {Decimal("0.00")}
+    after = dict(Account.objects.values_list("pk", "balance"))
+    assert after == before | {pk: Decimal("0.00") for pk in after.keys() - before.keys()}
+    assert before[services.account_for(cast.north, "receivable").pk] == Decimal("800.00")
 
 
 def test_refused_and_rolled_back_payments_post_nothing(cast, customer):
@@ -120,7 +128,7 @@ def test_refused_and_rolled_back_payments_post_nothing(cast, customer):
         )
         transaction.set_rollback(True)
 
-    assert JournalEntry.objects.count() == 1
+    assert payment_entries().count() == 1
     assert balance(cast.north, "cash") == Decimal("100.00")
 
 
@@ -140,7 +148,7 @@ def test_reversing_a_payment_the_ledger_never_saw_posts_it_from_its_amounts(
 
     payments.reverse_payment(actor=None, payment=payment, reason="wrong customer")
 
-    entry = JournalEntry.objects.get()
+    entry = payment_entries().get()
     assert entry.reverses is None
     assert lines_of(entry) == [
         ("cash", "Cash · carol", Decimal("0.00"), Decimal("500.00")),
@@ -155,6 +163,6 @@ def test_an_edit_is_a_reversal_and_a_new_posting(cast, customer):
 
     payments.edit_payment(actor=cast.alice, payment=payment, reason="typo", amount="90")
 
-    assert JournalEntry.objects.count() == 3
+    assert payment_entries().count() == 3
     assert balance(cast.north, "cash") == Decimal("90.00")
-    assert balance(cast.north, "receivable") == Decimal("-90.00")  # bills are not posted here
+    assert balance(cast.north, "receivable") == Decimal("710.00")  # the bill's 800 less 90

@@ -68,6 +68,7 @@ def test_void_bills_reverses_each_voidable_bill_and_leaves_the_others(cast, old_
 
 
 def test_void_bills_only_reaches_the_actors_subtree_and_needs_the_right(cast, home, old_customer):
+    from ispbills.accounting.funds import add_funds
     from ispbills.customers.services import register_customer
 
     north_bill = services.generate_bill(actor=None, customer=old_customer(), at=NOV)
@@ -81,6 +82,8 @@ def test_void_bills_only_reaches_the_actors_subtree_and_needs_the_right(cast, ho
             service_password="s3cret-pw",
             package=home,
         )
+    # Acme South is a prepaid reseller: it pays for the bill it issues.
+    add_funds(actor=None, operator=cast.south, amount="800", reference="F-1")
     south_bill = services.generate_bill(actor=None, customer=southern, at=NOV)
 
     with pytest.raises(NotAllowedError):

@@ -237,6 +237,7 @@ def test_status_changes_emit_an_event_job_in_the_same_transaction(
             "customer_id": customer.pk,
             "old": "active",
             "new": "suspended",
+            "actor_id": cast.bob.pk,
         }
     ]
 

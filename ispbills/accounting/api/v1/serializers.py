@@ -24,6 +24,7 @@ class AccountSerializer(MoneyFieldsMixin, ScopedModelSerializer):
             "operator",
             "kind",
             "user",
+            "counterparty",
             "name",
             "display_name",
             "debit_normal",

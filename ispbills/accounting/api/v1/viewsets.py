@@ -16,7 +16,7 @@ from ispbills.core.api import ScopedReadOnlyViewSet
 class AccountViewSet(ScopedReadOnlyViewSet):
     """The accounts of the operators the caller may see, with their cached balances."""
 
-    queryset = Account.objects.select_related("user")
+    queryset = Account.objects.select_related("user", "counterparty")
     serializer_class = serializers.AccountSerializer
     filterset_class = AccountFilterSet
 

@@ -1,0 +1,347 @@
+"""Reseller economics: what an operator pays its parent for its customers, and its funds.
+
+Every operator below the ISP's root buys service from its parent. When a bill is issued for a
+customer of operator O, O and each of its ancestors below the root are charged their
+*wholesale price*: the price at which their parent sells the bill's package (the parent's own
+variant of the master package, else the nearest ancestor's, else the master's price), scaled
+like the bill's package line (a prorated first period pays its share). The difference between
+what an operator charges and what it is charged is its margin.
+
+``Operator.balance`` is what the operator has with its parent: positive = funds paid in
+advance, negative = owed. A *debit* (prepaid) operator may not go below zero, a *credit*
+operator not below minus its credit limit: activating a customer or issuing a bill by hand is
+refused, with nothing written, when the charge would cross that floor. A billing run bills
+everyone whatever the balance (a customer is never left unbilled for its reseller's account);
+the operator is then blocked until it adds funds.
+
+Each charge posts two entries, one in each operator's books (neither sees the other's
+accounts): the child's Dr wholesale cost, Cr payable to the parent; the parent's
+Dr receivable from the child, Cr revenue. Funds received from a child (``add_funds``) post
+Dr the parent's cash or bank, Cr its receivable from the child, and the mirror in the child's
+books. The balance changes in the same transaction (docs/accounting.md).
+"""
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.services import Chart, Posting, entry_for, post_many
+from ispbills.core import audit
+from ispbills.core.access import require
+from ispbills.core.errors import ConflictError, DomainError
+from ispbills.core.money import ZERO, MoneyError, to_money
+from ispbills.tenancy.models import Operator
+
+CHARGE = "billing.charge"
+FUNDS = "accounting.funds"
+
+# Per charged operator (the bill's operator and each ancestor below the root) and its parent:
+# the wholesale price of each bill of ``ids`` summed. Bills are grouped by operator, master
+# package and share first, so the price is looked up once per group, not per bill.
+WHOLESALE_SQL = """
+WITH b AS (
+    SELECT b.tenant_id, b.operator_id, coalesce(p.parent_id, p.id) AS master,
+           coalesce((l.line->>'days')::numeric, 1) AS days,
+           coalesce((l.line->>'of')::numeric, 1) AS of_days,
+           count(*) AS bills
+      FROM billing_bill b
+      JOIN catalog_package p ON p.id = b.package_id
+      LEFT JOIN LATERAL (
+          SELECT x AS line FROM jsonb_array_elements(b.lines) x
+           WHERE x->>'kind' = 'package' LIMIT 1
+      ) l ON true
+     WHERE b.id = ANY(%(ids)s) AND b.kind = 'invoice'
+     GROUP BY 1, 2, 3, 4, 5
+), edges AS (
+    SELECT b.*, c.id AS child_id, c.parent_id, q.path AS parent_path
+      FROM b
+      JOIN tenancy_operator o ON o.id = b.operator_id
+      JOIN tenancy_operator c
+        ON c.tenant_id = o.tenant_id AND c.parent_id IS NOT NULL AND o.path LIKE c.path || '%%'
+      JOIN tenancy_operator q ON q.id = c.parent_id
+)
+SELECT e.tenant_id, e.child_id, e.parent_id,
+       sum(e.bills * round(w.price * e.days / e.of_days, 2)) AS amount
+  FROM edges e
+  CROSS JOIN LATERAL (
+      SELECT v.price
+        FROM catalog_package v JOIN tenancy_operator vo ON vo.id = v.operator_id
+       WHERE (v.id = e.master OR v.parent_id = e.master) AND e.parent_path LIKE vo.path || '%%'
+       ORDER BY length(vo.path) DESC
+       LIMIT 1
+  ) w
+ GROUP BY 1, 2, 3
+HAVING sum(e.bills * round(w.price * e.days / e.of_days, 2)) > 0
+ ORDER BY 2
+"""
+
+# A customer's full-period wholesale price for each operator above it: what activating it
+# must be covered by.
+CUSTOMER_SQL = """
+WITH b AS (
+    SELECT cu.tenant_id, cu.operator_id, coalesce(p.parent_id, p.id) AS master
+      FROM customers_customer cu JOIN catalog_package p ON p.id = cu.package_id
+     WHERE cu.id = %(customer)s AND p.billing_type <> 'free'
+)
+SELECT c.id, w.price
+  FROM b
+  JOIN tenancy_operator o ON o.id = b.operator_id
+  JOIN tenancy_operator c
+    ON c.tenant_id = o.tenant_id AND c.parent_id IS NOT NULL AND o.path LIKE c.path || '%%'
+  JOIN tenancy_operator q ON q.id = c.parent_id
+  CROSS JOIN LATERAL (
+      SELECT v.price
+        FROM catalog_package v JOIN tenancy_operator vo ON vo.id = v.operator_id
+       WHERE (v.id = b.master OR v.parent_id = b.master) AND q.path LIKE vo.path || '%%'
+       ORDER BY length(vo.path) DESC
+       LIMIT 1
+  ) w
+ WHERE w.price > 0
+"""
+
+# Apply the charges to the operators' balances (locked in id order) and return what they are
+# now, with the floor each may not cross.
+CHANGE_BALANCES = """
+WITH locked AS (
+    SELECT id FROM tenancy_operator WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
+)
+UPDATE tenancy_operator o
+   SET balance = o.balance + d.delta, updated_at = now()
+  FROM unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS d(id, delta)
+ WHERE o.id = d.id AND o.id IN (SELECT id FROM locked)
+RETURNING o.id, o.name, o.balance, o.account_type, o.credit_limit
+"""
+
+
+class Charge(NamedTuple):
+    """What one operator is charged by its parent for a set of bills."""
+
+    tenant_id: int
+    child_id: int
+    parent_id: int
+    amount: Decimal
+
+
+def wholesale_charges(bill_ids: Sequence[int]) -> list[Charge]:
+    """The charges the invoices among ``bill_ids`` carry (nothing for the root's customers)."""
+    if not bill_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(WHOLESALE_SQL, {"ids": list(bill_ids)})
+        return [Charge(*row) for row in cursor.fetchall()]
+
+
+def floor_of(operator: Any) -> Decimal:
+    """The lowest balance the operator may reach: zero prepaid, minus the credit limit."""
+    if operator.account_type == Operator.AccountType.CREDIT:
+        return -Decimal(operator.credit_limit)
+    return ZERO
+
+
+def _short_of(name: str, balance: Decimal, floor: Decimal, needs: Decimal) -> DomainError:
+    return DomainError(
+        _(
+            "%(operator)s has %(balance)s with its parent and may go down to %(floor)s: "
+            "it cannot cover %(needs)s. Add funds to %(operator)s first."
+        )
+        % {"operator": name, "balance": balance, "floor": floor, "needs": needs}
+    )
+
+
+def charge(
+    charges: Sequence[Charge], *, source_id: str, sign: int = 1, gated: bool = False
+) -> list[JournalEntry]:
+    """Post ``charges`` (``sign=-1``: give them back, for voided bills) keyed by
+    ``source_id``, and move the operators' balances. ``gated``: refuse (the caller's
+    transaction rolls back) when an operator would cross its floor."""
+    if not charges:
+        return []
+    deltas: dict[int, Decimal] = {}
+    for item in charges:
+        deltas[item.child_id] = deltas.get(item.child_id, ZERO) - sign * item.amount
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGE_BALANCES, {"ids": list(deltas), "deltas": list(deltas.values())})
+        rows = cursor.fetchall()
+    if gated:
+        for pk, name, balance, account_type, credit_limit in rows:
+            floor = -credit_limit if account_type == Operator.AccountType.CREDIT else ZERO
+            if deltas[pk] < 0 and balance < floor:
+                raise _short_of(name, balance - deltas[pk], floor, -deltas[pk])
+    operators = Operator.objects.in_bulk(
+        {c.child_id for c in charges} | {c.parent_id for c in charges}
+    )
+    chart = Chart()
+    postings = []
+    for item in charges:
+        child, parent = operators[item.child_id], operators[item.parent_id]
+        amount = sign * item.amount
+        verb = "charged" if sign > 0 else "refunded"
+        postings += [
+            Posting(
+                tenant_id=item.tenant_id,
+                operator_id=child.pk,
+                memo=f"Wholesale {verb} by {parent.name}",
+                source_type=CHARGE,
+                source_id=source_id,
+                purpose=f"charge:{child.pk}",
+                lines=chart.legs(
+                    child,
+                    (Account.Kind.WHOLESALE, amount),
+                    (Account.Kind.OPERATOR_PAYABLE, -amount, parent.pk),
+                ),
+            ),
+            Posting(
+                tenant_id=item.tenant_id,
+                operator_id=parent.pk,
+                memo=f"Wholesale {verb} to {child.name}",
+                source_type=CHARGE,
+                source_id=source_id,
+                purpose=f"sale:{child.pk}",
+                lines=chart.legs(
+                    parent,
+                    (Account.Kind.OPERATOR_RECEIVABLE, amount, child.pk),
+                    (Account.Kind.REVENUE, -amount),
+                ),
+            ),
+        ]
+    return post_many(postings)
+
+
+def charge_bills(bill_ids: Sequence[int], *, source_id: str, gated: bool) -> list[JournalEntry]:
+    """Charge the operators for new invoices, and give back what voided ones charged."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reverses_id FROM billing_bill WHERE id = ANY(%s) AND kind = 'reversal'",
+            [list(bill_ids)],
+        )
+        voided = [row[0] for row in cursor.fetchall()]
+    entries = charge(wholesale_charges(bill_ids), source_id=source_id, gated=gated)
+    return entries + charge(wholesale_charges(voided), source_id=source_id, sign=-1)
+
+
+def check_can_activate(customer_id: int) -> None:
+    """Refuse when an operator above the customer could not pay a full period of its
+    package (its balance would cross its floor)."""
+    with connection.cursor() as cursor:
+        cursor.execute(CUSTOMER_SQL, {"customer": customer_id})
+        prices = dict(cursor.fetchall())
+    for operator in Operator.objects.filter(pk__in=prices).order_by("path"):
+        floor = floor_of(operator)
+        if operator.balance - prices[operator.pk] < floor:
+            raise _short_of(operator.name, operator.balance, floor, prices[operator.pk])
+
+
+# ---- funds ----------------------------------------------------------------------------------
+
+
+FUNDS_METHODS = (Account.Kind.CASH, Account.Kind.BANK)
+
+
+def _amount(value: Any) -> Decimal:
+    try:
+        amount = to_money(value)
+    except MoneyError:
+        raise DomainError(
+            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not money.")]}
+        ) from None
+    if amount <= 0:
+        raise DomainError(
+            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
+        )
+    return amount
+
+
+@transaction.atomic
+def add_funds(
+    *,
+    actor: Any,
+    operator: Operator,
+    amount: Any,
+    reference: str,
+    method: str = Account.Kind.CASH,
+    note: str = "",
+    credit: bool = False,
+) -> JournalEntry:
+    """Record funds an operator paid its parent (``method``: cash or bank the parent received),
+    or with ``credit`` a credit the parent grants without money; raises the operator's balance.
+    Needs ``accounting.add`` on the parent; a reference is recorded once."""
+    operator = (
+        Operator.objects.select_for_update(of=("self",))
+        .select_related("parent")
+        .get(pk=operator.pk)
+    )
+    parent = operator.parent
+    if parent is None:
+        raise DomainError(_("The group admin's own node has no parent to pay."))
+    require(actor, "accounting.add", parent)
+    amount = _amount(amount)
+    reference = (reference or "").strip()[:80]
+    if not reference:
+        raise DomainError(
+            _("Give the receipt, deposit slip or transaction reference."),
+            fields={"reference": [_("Required.")]},
+        )
+    if not credit and method not in FUNDS_METHODS:
+        raise DomainError(_("Funds arrive in cash or at the bank."), fields={"method": [_("?")]})
+    if entry_for(operator.tenant_id, FUNDS, reference, f"received:{operator.pk}") is not None:
+        raise ConflictError(
+            _("This reference was already recorded."),
+            fields={"reference": [_("Already recorded.")]},
+        )
+    chart = Chart()
+    # What the parent gets: the money, or (a credit) nothing but a cost of its own.
+    source = Account.Kind.EXPENSES if credit else method
+    verb = "credit" if credit else "funds"
+    memo = f"{operator.name} {verb} · {reference}" + (f" · {note.strip()}" if note.strip() else "")
+    parent_side = Posting(
+        tenant_id=operator.tenant_id,
+        operator_id=parent.pk,
+        memo=memo[:200],
+        source_type=FUNDS,
+        source_id=reference,
+        purpose=f"received:{operator.pk}",
+        lines=chart.legs(
+            parent,
+            (source, amount),
+            (Account.Kind.OPERATOR_RECEIVABLE, -amount, operator.pk),
+        ),
+    )
+    child_side = Posting(
+        tenant_id=operator.tenant_id,
+        operator_id=operator.pk,
+        memo=memo[:200],
+        source_type=FUNDS,
+        source_id=reference,
+        purpose=f"paid:{operator.pk}",
+        lines=chart.legs(
+            operator,
+            (Account.Kind.OPERATOR_PAYABLE, amount, parent.pk),
+            (Account.Kind.REVENUE if credit else method, -amount),
+        ),
+    )
+    entry, _child = post_many([parent_side, child_side])
+    Operator.objects.filter(pk=operator.pk).update(balance=F("balance") + amount)
+    operator.refresh_from_db(fields=["balance"])
+    audit.record(
+        actor,
+        "operator.credited" if credit else "operator.funds_added",
+        operator,
+        changes={
+            "amount": [None, str(amount)],
+            "reference": [None, reference],
+            "balance": [str(operator.balance - amount), str(operator.balance)],
+        },
+    )
+    return entry
+
+
+def charges_of(operator: Operator) -> Iterable[JournalEntry]:
+    """The operator's funds and charges entries, newest first (its finance page)."""
+    return JournalEntry.objects.filter(
+        operator_id=operator.pk, source_type__in=[CHARGE, FUNDS]
+    ).order_by("-id")
