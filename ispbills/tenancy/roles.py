@@ -66,7 +66,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing": "*",
             "payments": "*",
             "cards": "*",
-            "accounting": "view export",
+            # Its own books: funds its sub-operators pay, its cash taken to the bank.
+            "accounting": "view add export",
             "reports": "view export",
             "complaints": "*",
             "monitoring": "view",

@@ -1,0 +1,245 @@
+"""Reseller economics: wholesale charges down the tree, funds, and what a short reseller may
+not do."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+
+from ispbills.accounting import funds, services
+from ispbills.accounting.models import Account, JournalEntry
+from ispbills.billing import services as billing
+from ispbills.billing import voids
+from ispbills.billing.models import Bill, InvoiceCounter
+from ispbills.catalog import services as catalog
+from ispbills.catalog.models import Package
+from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
+from ispbills.core.models import AuditEvent
+from ispbills.customers import services as customers
+from ispbills.payments import services as payments
+from ispbills.tenancy.models import Operator
+
+pytestmark = pytest.mark.django_db
+
+DHAKA = dt.timezone(dt.timedelta(hours=6))
+NOV = dt.datetime(2026, 11, 10, 12, tzinfo=DHAKA)
+
+
+def since_2025(register: Any, operator: Operator | None = None, **fields: Any) -> Any:
+    """A customer registered in 2025 (of Acme North unless another operator is given)."""
+    with time_machine.travel(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), tick=False):
+        if operator is None:
+            return register(**fields)
+        number = Operator.objects.count() + Bill.objects.count() + len(fields)
+        return customers.register_customer(
+            actor=None,
+            operator=operator,
+            username=f"{operator.name.split()[-1].lower()}{number}",
+            name="Customer",
+            mobile=f"0181100{number:04d}",
+            service_password="s3cret-pw",
+            package=fields.get("package") or Package.objects.get(name="Home 20"),
+        )
+
+
+def balance_of(operator: Operator) -> Decimal:
+    return Operator.objects.get(pk=operator.pk).balance
+
+
+def account(operator: Operator, kind: str, other: Operator | None = None) -> Decimal:
+    return services.account_for(operator, kind, counterparty=other).balance
+
+
+def test_each_reseller_pays_its_parents_price_and_keeps_the_margin(cast, register, home):
+    # Acme sells Home 20 at 800; Acme North resells it at 1,000 and North Point at 1,200.
+    north_home = catalog.save_package(
+        actor=None, operator=cast.north, parent=home, name="North Home", price="1000"
+    )
+    point_home = catalog.save_package(
+        actor=None, operator=cast.north_point, parent=home, name="Point Home", price="1200"
+    )
+    funds.add_funds(actor=None, operator=cast.north_point, amount="5000", reference="NP-1")
+    customer = since_2025(register, operator=cast.north_point, package=point_home)
+
+    billing.generate_bill(actor=None, customer=customer, at=NOV)
+
+    assert north_home.price == Decimal("1000.00")
+    assert balance_of(cast.north_point) == Decimal("4000.00")  # 5,000 less North's 1,000
+    assert balance_of(cast.north) == Decimal("-800.00")  # owes Acme its 800
+    assert account(cast.north_point, "revenue") == Decimal("1200.00")
+    assert account(cast.north_point, "wholesale") == Decimal("1000.00")
+    assert account(cast.north, "revenue") == Decimal("1000.00")
+    assert account(cast.north, "wholesale") == Decimal("800.00")
+    assert account(cast.north, "operator_receivable", cast.north_point) == Decimal("-4000.00")
+    assert account(cast.north, "operator_payable", cast.acme_root) == Decimal("800.00")
+    assert account(cast.acme_root, "operator_receivable", cast.north) == Decimal("800.00")
+    assert account(cast.acme_root, "revenue") == Decimal("800.00")
+    # Each operator's entry names only its own accounts.
+    for entry in JournalEntry.objects.filter(source_type="billing.charge"):
+        assert {line.account.operator_id for line in entry.lines.all()} == {entry.operator_id}
+
+
+def test_a_prorated_first_period_is_charged_its_share(cast, register):
+    # Registered on 16 November: 15 of November's 30 days.
+    with time_machine.travel(dt.datetime(2026, 11, 16, 6, tzinfo=dt.UTC), tick=False):
+        customer = register()
+        bill = billing.generate_bill(actor=None, customer=customer)
+
+    assert bill.total == Decimal("400.00")
+    assert balance_of(cast.north) == Decimal("-400.00")
+
+
+def test_a_debit_reseller_at_zero_cannot_renew_and_nothing_is_written(cast, register, home):
+    customer = since_2025(register, operator=cast.south)
+    entries, audits = JournalEntry.objects.count(), AuditEvent.objects.count()
+
+    with pytest.raises(DomainError, match="Acme South has 0.00"):
+        billing.generate_bill(actor=cast.alice, customer=customer, at=NOV)
+
+    assert not Bill.objects.exists()
+    assert not InvoiceCounter.objects.filter(last_number__gt=0).exists()
+    assert JournalEntry.objects.count() == entries
+    assert AuditEvent.objects.count() == audits
+    assert balance_of(cast.south) == Decimal("0.00")
+
+    funds.add_funds(actor=cast.alice, operator=cast.south, amount="800", reference="S-1")
+    bill = billing.generate_bill(actor=cast.alice, customer=customer, at=NOV)
+    assert bill.number == 1
+    assert balance_of(cast.south) == Decimal("0.00")
+
+
+def test_a_credit_reseller_may_go_to_its_limit_and_no_further(cast, register):
+    first, second = since_2025(register), since_2025(register)
+    Operator.objects.filter(pk=cast.north.pk).update(credit_limit="1000")
+
+    billing.generate_bill(actor=None, customer=first, at=NOV)
+    with pytest.raises(DomainError, match="may go down to -1000.00"):
+        billing.generate_bill(actor=None, customer=second, at=NOV)
+
+    assert balance_of(cast.north) == Decimal("-800.00")
+    assert Bill.objects.count() == 1
+
+
+def test_a_run_bills_everyone_whatever_the_balance(cast, register):
+    since_2025(register, operator=cast.south)
+
+    run = billing.run_billing(tenant_id=cast.acme.pk, at=NOV)
+    billing.run_billing(tenant_id=cast.acme.pk, at=NOV)  # again: nothing more
+
+    assert run.summary["billed"] == 1
+    assert balance_of(cast.south) == Decimal("-800.00")
+    assert JournalEntry.objects.filter(source_type="billing.charge").count() == 2
+
+
+def test_voiding_a_bill_gives_the_charge_back(cast, register):
+    bill = billing.generate_bill(actor=None, customer=since_2025(register), at=NOV)
+
+    voids.void_bill(actor=None, bill=bill, reason="wrong customer")
+
+    assert balance_of(cast.north) == Decimal("0.00")
+    assert account(cast.north, "wholesale") == Decimal("0.00")
+    assert account(cast.acme_root, "revenue") == Decimal("0.00")
+
+
+def test_staff_cannot_activate_a_customer_its_reseller_cannot_pay_for(cast, register):
+    customer = since_2025(register, operator=cast.south)
+    customers.suspend_customer(actor=cast.alice, customer=customer, reason="asked")
+
+    with pytest.raises(DomainError, match="Add funds to Acme South first"):
+        customers.activate_customer(actor=cast.alice, customer=customer)
+
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    funds.add_funds(actor=cast.alice, operator=cast.south, amount="800", reference="S-1")
+    customers.activate_customer(actor=cast.alice, customer=customer)
+    customer.refresh_from_db()
+    assert customer.status == "active"
+
+
+def test_a_payment_brings_back_a_customer_whatever_the_resellers_funds(cast, register):
+    customer = since_2025(register, operator=cast.south)
+    funds.add_funds(actor=None, operator=cast.south, amount="800", reference="S-1")
+    billing.generate_bill(actor=None, customer=customer, at=NOV)  # South is at zero again
+    customers.suspend_customer(actor=None, customer=customer, reason="unpaid INV-000001")
+    customer.refresh_from_db()
+
+    with time_machine.travel(NOV, tick=False):
+        payment = payments.receive_payment(
+            actor=None, customer=customer, amount="800", method="cash", reference="R-1"
+        )
+
+    assert payment.reactivated
+    assert balance_of(cast.south) == Decimal("0.00")
+
+
+def test_funds_post_in_both_books_once_per_reference(cast):
+    entry = funds.add_funds(
+        actor=cast.alice, operator=cast.north, amount="2500", reference="BANK-7", method="bank"
+    )
+
+    assert balance_of(cast.north) == Decimal("2500.00")
+    assert entry.operator_id == cast.acme_root.pk
+    assert account(cast.acme_root, "bank") == Decimal("2500.00")
+    assert account(cast.acme_root, "operator_receivable", cast.north) == Decimal("-2500.00")
+    assert account(cast.north, "operator_payable", cast.acme_root) == Decimal("-2500.00")
+    assert account(cast.north, "bank") == Decimal("-2500.00")
+    audit = AuditEvent.objects.get(verb="operator.funds_added")
+    assert audit.changes["balance"] == ["0.00", "2500.00"]
+
+    with pytest.raises(ConflictError):
+        funds.add_funds(actor=cast.alice, operator=cast.north, amount="1", reference="BANK-7")
+    assert balance_of(cast.north) == Decimal("2500.00")
+
+
+def test_a_credit_is_funds_without_money(cast):
+    funds.add_funds(
+        actor=cast.alice, operator=cast.north, amount="300", reference="GOODWILL", credit=True
+    )
+
+    assert balance_of(cast.north) == Decimal("300.00")
+    assert account(cast.acme_root, "expenses") == Decimal("300.00")
+    assert account(cast.north, "revenue") == Decimal("300.00")
+    assert AuditEvent.objects.filter(verb="operator.credited").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "whom", "error"),
+    [
+        ("bob", "north", NotAllowedError),  # not its own funds
+        ("sue", "north_point", NotAllowedError),  # another subtree
+        ("nina", "north", NotAllowedError),
+        ("mallory", "north", NotAllowedError),
+        ("alice", "acme_root", DomainError),  # the root has no parent
+    ],
+)
+def test_funds_are_added_by_the_parent_only(cast, who, whom, error):
+    with pytest.raises(error):
+        funds.add_funds(
+            actor=cast.fresh(getattr(cast, who)),
+            operator=getattr(cast, whom),
+            amount="100",
+            reference="X-1",
+        )
+
+    assert not JournalEntry.objects.exists()
+    assert not Operator.objects.exclude(balance=0).exists()
+
+
+def test_bob_adds_funds_to_his_sub_operator(cast):
+    funds.add_funds(
+        actor=cast.fresh(cast.bob), operator=cast.north_point, amount="100", reference="P"
+    )
+
+    assert balance_of(cast.north_point) == Decimal("100.00")
+    assert account(cast.north, "cash") == Decimal("100.00")
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "abc", "1.234.5"])
+def test_bad_amounts_are_refused(cast, amount):
+    with pytest.raises(DomainError):
+        funds.add_funds(actor=None, operator=cast.north, amount=amount, reference="X")
+
+    assert not JournalEntry.objects.exists()
+    assert Account.objects.filter(balance__gt=0).count() == 0
