@@ -21,7 +21,7 @@ Dr the parent's cash or bank, Cr its receivable from the child, and the mirror i
 books. The balance changes in the same transaction (docs/accounting.md).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -340,7 +340,7 @@ def add_funds(
     return entry
 
 
-def charges_of(operator: Operator) -> Iterable[JournalEntry]:
+def charges_of(operator: Operator) -> Any:
     """The operator's funds and charges entries, newest first (its finance page)."""
     return JournalEntry.objects.filter(
         operator_id=operator.pk, source_type__in=[CHARGE, FUNDS]

@@ -1,18 +1,28 @@
-"""Accounting pages: accounts, an account's ledger, the journal, an entry, transfers."""
+"""Accounting pages: accounts, an account's ledger, the journal, an entry, transfers, an
+operator's funds."""
 
 from typing import Any
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
 
-from ispbills.accounting import services
+from ispbills.accounting import funds, services
 from ispbills.accounting.exports import ACCOUNT_EXPORT, JOURNAL_EXPORT
 from ispbills.accounting.filtersets import AccountFilterSet, JournalEntryFilterSet
-from ispbills.accounting.forms import TransferForm
+from ispbills.accounting.forms import AddFundsForm, TransferForm
 from ispbills.accounting.models import Account, JournalEntry, with_lines
 from ispbills.accounting.tables import AccountTable, JournalEntryTable
 from ispbills.core.access import access_of
-from ispbills.core.views import ObjectDetailView, ObjectListView, ServiceFormView
+from ispbills.core.views import (
+    ObjectDetailView,
+    ObjectListView,
+    ScopedViewMixin,
+    ServiceFormView,
+)
+from ispbills.tenancy.models import Operator
 
 LEDGER_PAGE = 50
 
@@ -111,3 +121,70 @@ class TransferView(ServiceFormView):
             reference=data["reference"],
             memo=data.get("memo") or "",
         )
+
+
+def visible_operator(request: Any, pk: Any) -> Operator:
+    """An operator below the root that the user reaches (404 otherwise)."""
+    operators = Operator.objects.restrict(request.user, "view").filter(parent__isnull=False)
+    return get_object_or_404(operators.select_related("parent"), pk=pk)
+
+
+class OperatorFundsView(ScopedViewMixin, TemplateView):
+    """A reseller's balance with its parent, its floor, and its funds and charges."""
+
+    model = JournalEntry
+    template_name = "accounting/operator_funds.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        operator = visible_operator(self.request, self.kwargs["pk"])
+        entries = funds.charges_of(operator).restrict(self.request.user, "view")
+        access = access_of(self.request.user)
+        context.update(
+            object=operator,
+            floor=funds.floor_of(operator),
+            entries=with_lines(entries)[:LEDGER_PAGE],
+            show_money=access.can("money.view"),
+            may_add=AddFundsView.allows(access)
+            and Operator.objects.restrict(self.request.user, "view")
+            .filter(pk=operator.parent_id)
+            .exists(),
+        )
+        return context
+
+
+class AddFundsView(ServiceFormView):
+    """Record funds a reseller paid its parent, or a credit the parent grants."""
+
+    model = JournalEntry
+    form_class = AddFundsForm
+    title = gettext_lazy("Add funds")
+    success_message = gettext_lazy("Funds recorded as %(object)s.")
+
+    def get_object(self) -> Any:
+        return visible_operator(self.request, self.kwargs["pk"])
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["instance"] = None
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["title"] = f"{self.title}: {self.object}"
+        return context
+
+    def perform(self, form: Any) -> JournalEntry:
+        data = form.cleaned_data
+        return funds.add_funds(
+            actor=self.request.user,
+            operator=self.object,
+            amount=data["amount"],
+            method=data["method"],
+            reference=data["reference"],
+            note=data.get("note") or "",
+            credit=data.get("credit") or False,
+        )
+
+    def get_success_url_for(self, obj: Any) -> str:
+        return reverse("accounting:operator_funds", args=[self.object.pk])

@@ -37,6 +37,7 @@ router.register("billing-runs", billing_viewsets.BillingRunViewSet, basename="bi
 router.register("payments", payment_viewsets.PaymentViewSet, basename="payment")
 router.register("accounts", accounting_viewsets.AccountViewSet, basename="account")
 router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
+router.register("operators", accounting_viewsets.OperatorFundsViewSet, basename="operator-funds")
 
 app_name = "api-v1"
 urlpatterns = [

@@ -5,8 +5,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from ispbills.accounting.funds import FUNDS_METHODS, floor_of
 from ispbills.accounting.models import Account, JournalEntry, JournalLine
 from ispbills.core.api import MoneyFieldsMixin, ScopedModelSerializer
+from ispbills.tenancy.models import Operator
 
 
 class AccountSerializer(MoneyFieldsMixin, ScopedModelSerializer):
@@ -85,3 +87,36 @@ class JournalEntrySerializer(MoneyFieldsMixin, ScopedModelSerializer):
             "lines",
         ]
         read_only_fields = fields
+
+
+class AddFundsSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    method = serializers.ChoiceField(
+        choices=[kind.value for kind in FUNDS_METHODS],
+        default="cash",
+        help_text="Where the parent received the money.",
+    )
+    reference = serializers.CharField(
+        max_length=80, help_text="Receipt, deposit slip or transaction id: recorded once."
+    )
+    note = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    credit = serializers.BooleanField(
+        default=False, help_text="A credit the parent grants without money (booked as a cost)."
+    )
+
+
+class OperatorFundsSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
+    """A reseller's balance with its parent (positive: paid ahead; negative: owed) and the
+    lowest it may reach."""
+
+    money_fields = ("balance", "credit_limit", "floor")
+
+    floor = serializers.SerializerMethodField(help_text="The lowest balance it may reach.")
+
+    class Meta:
+        model = Operator
+        fields = ["id", "name", "parent", "account_type", "credit_limit", "balance", "floor"]
+        read_only_fields = fields
+
+    def get_floor(self, operator: Operator) -> str:
+        return str(floor_of(operator))
