@@ -194,6 +194,8 @@ SPECTACULAR_SETTINGS = {
         "CustomFieldKindEnum": "ispbills.customers.models.CustomField.Kind",
         "NasDeviceKindEnum": "ispbills.radius.models.NasDevice.Kind",
         "DisconnectKindEnum": "ispbills.radius.models.Disconnect.Kind",
+        "TransferRequestKindEnum": "ispbills.accounting.models.TransferRequest.Kind",
+        "FundsMethodEnum": "ispbills.accounting.funds.FUNDS_METHOD_CHOICES",
     },
 }
 

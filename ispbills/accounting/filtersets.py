@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.accounting.models import Account, JournalEntry, JournalLine
+from ispbills.accounting.models import Account, JournalEntry, JournalLine, TransferRequest
 from ispbills.core.filtersets import ScopedFilterSet
 from ispbills.tenancy.models import Operator
 
@@ -55,3 +55,18 @@ class JournalEntryFilterSet(ScopedFilterSet):
         return queryset.filter(
             pk__in=JournalLine.objects.filter(account_id=value).values("entry_id")
         )
+
+
+class TransferRequestFilterSet(ScopedFilterSet):
+    q = django_filters.CharFilter(
+        field_name="reference", lookup_expr="icontains", label=_("Reference")
+    )
+    status = django_filters.ChoiceFilter(choices=TransferRequest.Status.choices, label=_("Status"))
+    kind = django_filters.ChoiceFilter(choices=TransferRequest.Kind.choices, label=_("Kind"))
+    operator = django_filters.ModelChoiceFilter(
+        queryset=Operator.objects.all(), label=_("Operator")
+    )
+
+    class Meta:
+        model = TransferRequest
+        fields = ["q", "status", "kind", "operator"]

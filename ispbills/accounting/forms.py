@@ -5,10 +5,12 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.accounting.funds import FUNDS_METHODS
+from ispbills.accounting.funds import FUNDS_METHOD_CHOICES
 from ispbills.accounting.models import Account
 from ispbills.accounting.services import TRANSFERABLE
+from ispbills.core.access import access_of
 from ispbills.core.forms import ScopedForm
+from ispbills.tenancy.models import Operator
 
 
 class TransferForm(ScopedForm):
@@ -49,7 +51,7 @@ class AddFundsForm(ScopedForm):
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2)
     method = forms.ChoiceField(
         label=_("Received in"),
-        choices=[(kind.value, kind.label) for kind in FUNDS_METHODS],
+        choices=FUNDS_METHOD_CHOICES,
         help_text=_("Where the parent received the money."),
     )
     reference = forms.CharField(
@@ -63,3 +65,49 @@ class AddFundsForm(ScopedForm):
         required=False,
         help_text=_("Raise the balance as a goodwill or settlement credit (booked as a cost)."),
     )
+
+
+class HandoverForm(ScopedForm):
+    source = forms.ModelChoiceField(
+        queryset=Account.objects.filter(kind=Account.Kind.CASH, user__isnull=False).select_related(
+            "operator", "user"
+        ),
+        label=_("Cash held by"),
+    )
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2)
+    reference = forms.CharField(
+        label=_("Reference"), max_length=80, help_text=_("The handover receipt number.")
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["source"]
+        if not access_of(self.user).can("accounting.add"):
+            # A collector sees no books: it picks from the cash it holds, nothing else.
+            field.queryset = Account.objects.filter(
+                kind=Account.Kind.CASH, user_id=self.user.pk
+            ).select_related("operator", "user")
+        field.label_from_instance = lambda account: (
+            f"{account.operator} · {account.user} ({account.balance})"
+        )
+
+
+class FundsRequestForm(ScopedForm):
+    operator = forms.ModelChoiceField(
+        queryset=Operator.objects.filter(parent__isnull=False), label=_("Paid by")
+    )
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2)
+    method = forms.ChoiceField(label=_("Paid in"), choices=FUNDS_METHOD_CHOICES)
+    reference = forms.CharField(
+        label=_("Reference"), max_length=80, help_text=_("Deposit slip or transaction id.")
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class DecisionForm(ScopedForm):
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class RejectForm(ScopedForm):
+    reason = forms.CharField(label=_("Why"), max_length=200)

@@ -240,9 +240,11 @@ def check_can_activate(customer_id: int) -> None:
 
 
 FUNDS_METHODS = (Account.Kind.CASH, Account.Kind.BANK)
+FUNDS_METHOD_CHOICES = [(kind.value, kind.label) for kind in FUNDS_METHODS]
 
 
-def _amount(value: Any) -> Decimal:
+def positive_amount(value: Any) -> Decimal:
+    """Money more than zero, or a clear refusal."""
     try:
         amount = to_money(value)
     except MoneyError:
@@ -279,7 +281,7 @@ def add_funds(
     if parent is None:
         raise DomainError(_("The group admin's own node has no parent to pay."))
     require(actor, "accounting.add", parent)
-    amount = _amount(amount)
+    amount = positive_amount(amount)
     reference = (reference or "").strip()[:80]
     if not reference:
         raise DomainError(

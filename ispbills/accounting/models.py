@@ -200,3 +200,80 @@ class JournalLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.account_id} Dr {self.debit} Cr {self.credit}"
+
+
+class TransferRequest(TenantOwned):
+    """Money moved only when someone above approves it: a collector handing cash over to its
+    operator, or a reseller reporting funds it paid its parent. Approval posts the entry."""
+
+    access_area = "accounting"
+
+    class Kind(models.TextChoices):
+        HANDOVER = "handover", _("Cash handover")
+        FUNDS = "funds", _("Funds paid to the parent")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    amount = money_field(verbose_name=_("amount"))
+    # A handover: the collector's cash account it empties. Funds: how the parent got them.
+    source = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    method = models.CharField(_("paid in"), max_length=10, blank=True)
+    reference = models.CharField(_("reference"), max_length=80)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("why"), max_length=200, blank=True)
+    entry = models.ForeignKey(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entry"),
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "kind", "reference"], name="transfer_request_reference"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="transfer_request_amount"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"], name="transfer_request_status")]
+
+    def __str__(self) -> str:
+        return f"TR-{self.pk:06d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("accounting:transferrequest_detail", args=[self.pk])

@@ -5,7 +5,7 @@ from typing import Any
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.models import Account, JournalEntry, TransferRequest
 
 MONEY = "{% load ispbills %}{{ value|money }}"
 LINES = """{% load ispbills %}<table class="table table-sm table-borderless mb-0 small">
@@ -54,3 +54,37 @@ class JournalEntryTable(tables.Table):
 
     def __init__(self, *args: Any, show_money: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, exclude=() if show_money else ("lines", "amount"), **kwargs)
+
+
+class TransferRequestTable(tables.Table):
+    number = tables.Column(accessor="pk", linkify=True, verbose_name=_("Request"), order_by="id")
+    created_at = tables.TemplateColumn(
+        "{% load ispbills %}{{ value|tenant_time }}", verbose_name=_("When")
+    )
+    kind = tables.Column(verbose_name=_("Kind"))
+    operator = tables.Column(verbose_name=_("Operator"))
+    source = tables.Column(verbose_name=_("From"), default="—")
+    reference = tables.Column(verbose_name=_("Reference"))
+    amount = tables.TemplateColumn(MONEY, verbose_name=_("Amount"))
+    status = tables.Column(verbose_name=_("Status"))
+    requested_by = tables.Column(verbose_name=_("Requested by"), default="—")
+
+    class Meta:
+        model = TransferRequest
+        fields = (
+            "number",
+            "created_at",
+            "kind",
+            "operator",
+            "source",
+            "reference",
+            "amount",
+            "status",
+            "requested_by",
+        )
+
+    def __init__(self, *args: Any, show_money: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, exclude=() if show_money else ("amount",), **kwargs)
+
+    def render_number(self, record: TransferRequest) -> str:
+        return str(record)

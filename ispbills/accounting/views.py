@@ -9,12 +9,23 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from ispbills.accounting import funds, services
+from ispbills.accounting import approvals, funds, services
 from ispbills.accounting.exports import ACCOUNT_EXPORT, JOURNAL_EXPORT
-from ispbills.accounting.filtersets import AccountFilterSet, JournalEntryFilterSet
-from ispbills.accounting.forms import AddFundsForm, TransferForm
-from ispbills.accounting.models import Account, JournalEntry, with_lines
-from ispbills.accounting.tables import AccountTable, JournalEntryTable
+from ispbills.accounting.filtersets import (
+    AccountFilterSet,
+    JournalEntryFilterSet,
+    TransferRequestFilterSet,
+)
+from ispbills.accounting.forms import (
+    AddFundsForm,
+    DecisionForm,
+    FundsRequestForm,
+    HandoverForm,
+    RejectForm,
+    TransferForm,
+)
+from ispbills.accounting.models import Account, JournalEntry, TransferRequest, with_lines
+from ispbills.accounting.tables import AccountTable, JournalEntryTable, TransferRequestTable
 from ispbills.core.access import access_of
 from ispbills.core.views import (
     ObjectDetailView,
@@ -188,3 +199,140 @@ class AddFundsView(ServiceFormView):
 
     def get_success_url_for(self, obj: Any) -> str:
         return reverse("accounting:operator_funds", args=[self.object.pk])
+
+
+class TransferRequestListView(ObjectListView):
+    """Handovers and reported funds, the pending ones first to decide."""
+
+    model = TransferRequest
+    table_class = TransferRequestTable
+    filterset_class = TransferRequestFilterSet
+    title = gettext_lazy("Transfer requests")
+    template_name = "accounting/transferrequest_list.html"
+
+    def base_queryset(self) -> QuerySet[TransferRequest]:
+        return TransferRequest.objects.select_related("operator", "source__user", "requested_by")
+
+    def get_table_kwargs(self) -> dict[str, Any]:
+        return {"show_money": access_of(self.request.user).can("money.view")}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        access = access_of(self.request.user)
+        context["may_hand_over"] = HandoverRequestView.allows(access)
+        context["may_report_funds"] = FundsRequestView.allows(access)
+        return context
+
+
+class TransferRequestDetailView(ObjectDetailView):
+    model = TransferRequest
+    template_name = "accounting/transferrequest_detail.html"
+
+    def get_queryset(self) -> QuerySet[TransferRequest]:
+        return (
+            super()
+            .get_queryset()
+            .select_related("operator", "source__user", "requested_by", "decided_by", "entry")
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        request = self.object
+        decider = request.operator.parent_id if request.kind == "funds" else request.operator_id
+        context.update(
+            show_money=access_of(self.request.user).can("money.view"),
+            may_decide=request.status == TransferRequest.Status.PENDING
+            and request.requested_by_id != self.request.user.pk
+            and TransferDecisionView.allows(access_of(self.request.user))
+            and Operator.objects.restrict(self.request.user, "view").filter(pk=decider).exists(),
+        )
+        return context
+
+
+class HandoverRequestView(ServiceFormView):
+    """A collector asks to hand its cash over (collectors hold ``payments.add``)."""
+
+    model = TransferRequest
+    form_class = HandoverForm
+    title = gettext_lazy("Hand over cash")
+    success_message = gettext_lazy("%(object)s sent for approval.")
+
+    @classmethod
+    def allows(cls, access: Any) -> bool:
+        return access.can("payments.add")
+
+    def still_visible(self, obj: Any) -> bool:
+        return True  # a collector need not see the books to ask
+
+    def perform(self, form: Any) -> TransferRequest:
+        data = form.cleaned_data
+        return approvals.request_handover(
+            actor=self.request.user,
+            source=data["source"],
+            amount=data["amount"],
+            reference=data["reference"],
+            note=data.get("note") or "",
+        )
+
+    def get_success_url_for(self, obj: Any) -> str:
+        if access_of(self.request.user).can("accounting.view"):
+            return str(obj.get_absolute_url())
+        return reverse("payments:payment_list")
+
+
+class FundsRequestView(ServiceFormView):
+    """A reseller reports funds it paid its parent."""
+
+    model = TransferRequest
+    form_class = FundsRequestForm
+    title = gettext_lazy("Report funds paid to the parent")
+    success_message = gettext_lazy("%(object)s sent for approval.")
+
+    def perform(self, form: Any) -> TransferRequest:
+        data = form.cleaned_data
+        return approvals.request_funds(
+            actor=self.request.user,
+            operator=data["operator"],
+            amount=data["amount"],
+            method=data["method"],
+            reference=data["reference"],
+            note=data.get("note") or "",
+        )
+
+
+class TransferDecisionView(ServiceFormView):
+    """Approve (posting the money) or reject a pending request."""
+
+    model = TransferRequest
+    action = "change"
+    form_class: Any = DecisionForm
+    title = gettext_lazy("Approve transfer")
+    success_message = gettext_lazy("%(object)s approved.")
+
+    def get_object(self) -> Any:
+        queryset = TransferRequest.objects.restrict(self.request.user, "view")
+        return get_object_or_404(queryset, pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["instance"] = None
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["title"] = f"{self.title}: {self.object}"
+        return context
+
+    def perform(self, form: Any) -> TransferRequest:
+        note = form.cleaned_data.get("note") or ""
+        return approvals.approve(actor=self.request.user, request=self.object, note=note)
+
+
+class TransferRejectView(TransferDecisionView):
+    form_class = RejectForm
+    title = gettext_lazy("Reject transfer")
+    success_message = gettext_lazy("%(object)s rejected.")
+
+    def perform(self, form: Any) -> TransferRequest:
+        reason = form.cleaned_data["reason"]
+        return approvals.reject(actor=self.request.user, request=self.object, reason=reason)

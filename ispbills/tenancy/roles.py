@@ -66,8 +66,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing": "*",
             "payments": "*",
             "cards": "*",
-            # Its own books: funds its sub-operators pay, its cash taken to the bank.
-            "accounting": "view add export",
+            # Its own books: funds its sub-operators pay, its collectors' cash handovers, its
+            # cash taken to the bank.
+            "accounting": "view add change export",
             "reports": "view export",
             "complaints": "*",
             "monitoring": "view",

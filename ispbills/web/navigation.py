@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from ispbills.accounting.models import TransferRequest
 from ispbills.core.access import Access
 from ispbills.radius.models import Disconnect
 
@@ -36,6 +37,13 @@ class NavItem:
 class NavSection:
     label: StrOrPromise
     items: tuple[NavItem, ...]
+
+
+def pending_transfers(access: Access) -> int:
+    """Transfer requests in the user's reach waiting for a decision."""
+    if not access.can("accounting.view"):
+        return 0
+    return TransferRequest.objects.restrict(access, "view").filter(status="pending").count()
 
 
 def unresolved_disconnects(access: Access) -> int:
@@ -98,6 +106,14 @@ MENU: tuple[NavSection, ...] = (
             NavItem(_("Accounts"), "accounting:account_list", "wallet2", "accounting.view"),
             NavItem(
                 _("Journal"), "accounting:journalentry_list", "journal-bookmark", "accounting.view"
+            ),
+            NavItem(
+                _("Transfer requests"),
+                "accounting:transferrequest_list",
+                "arrow-left-right",
+                "accounting.view",
+                badge=pending_transfers,
+                badge_query="?status=pending",
             ),
         ),
     ),

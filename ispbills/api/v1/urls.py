@@ -38,6 +38,7 @@ router.register("payments", payment_viewsets.PaymentViewSet, basename="payment")
 router.register("accounts", accounting_viewsets.AccountViewSet, basename="account")
 router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
 router.register("operators", accounting_viewsets.OperatorFundsViewSet, basename="operator-funds")
+router.register("transfers", accounting_viewsets.TransferRequestViewSet, basename="transferrequest")
 
 app_name = "api-v1"
 urlpatterns = [

@@ -3,10 +3,11 @@ strings, shown to users with ``money.view`` only)."""
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ispbills.accounting.funds import FUNDS_METHODS, floor_of
-from ispbills.accounting.models import Account, JournalEntry, JournalLine
+from ispbills.accounting.funds import FUNDS_METHOD_CHOICES, floor_of
+from ispbills.accounting.models import Account, JournalEntry, JournalLine, TransferRequest
 from ispbills.core.api import MoneyFieldsMixin, ScopedModelSerializer
 from ispbills.tenancy.models import Operator
 
@@ -92,7 +93,7 @@ class JournalEntrySerializer(MoneyFieldsMixin, ScopedModelSerializer):
 class AddFundsSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     method = serializers.ChoiceField(
-        choices=[kind.value for kind in FUNDS_METHODS],
+        choices=FUNDS_METHOD_CHOICES,
         default="cash",
         help_text="Where the parent received the money.",
     )
@@ -120,3 +121,51 @@ class OperatorFundsSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
 
     def get_floor(self, operator: Operator) -> str:
         return str(floor_of(operator))
+
+
+@extend_schema_serializer(component_name="TransferRequestRecord")
+class TransferRequestSerializer(MoneyFieldsMixin, ScopedModelSerializer):
+    money_fields = ("amount",)
+
+    display_number = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = TransferRequest
+        fields = [
+            "id",
+            "display_number",
+            "kind",
+            "status",
+            "operator",
+            "source",
+            "method",
+            "amount",
+            "reference",
+            "note",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "entry",
+        ]
+        read_only_fields = fields
+
+
+class TransferRequestCreateSerializer(serializers.Serializer):
+    """A handover names the collector's cash ``account``; funds name the reseller that paid
+    (``operator``) and how (``method``)."""
+
+    kind = serializers.ChoiceField(choices=TransferRequest.Kind.choices)
+    account = serializers.IntegerField(required=False, help_text="Handover: the cash account.")
+    operator = serializers.IntegerField(required=False, help_text="Funds: the reseller.")
+    method = serializers.ChoiceField(choices=FUNDS_METHOD_CHOICES, required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reference = serializers.CharField(max_length=80)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Required to reject."
+    )
