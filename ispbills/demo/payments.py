@@ -1,10 +1,14 @@
-"""Demo money: cash collected against this period's bills, so the payment pages are alive."""
+"""Demo money: resellers' funds, cash collected against this period's bills and transfers
+waiting for approval, so the payment and accounting pages are alive."""
 
 from decimal import Decimal
 
+from ispbills.accounting.approvals import request_funds, request_handover
+from ispbills.accounting.funds import add_funds
+from ispbills.accounting.models import Account
 from ispbills.billing.models import Bill
 from ispbills.payments.services import receive_payment
-from ispbills.tenancy.models import Tenant, User
+from ispbills.tenancy.models import Operator, Tenant, User
 
 
 def seed_payments(tenant: Tenant) -> int:
@@ -34,3 +38,42 @@ def seed_payments(tenant: Tenant) -> int:
         )
         made += 1
     return made
+
+
+def seed_funds(tenant: Tenant) -> None:
+    """Resellers' funds with their parents before the month's bills charge them: each reseller
+    paid its parent, and one payment waits for the parent's approval."""
+    resellers = Operator.objects.filter(tenant=tenant, parent__isnull=False).order_by("path")
+    for n, operator in enumerate(resellers, start=1):
+        add_funds(
+            actor=None,
+            operator=operator,
+            amount="60000",
+            reference=f"DEMO-FUNDS-{n:03d}",
+            method="bank" if n % 2 else "cash",
+            note="Opening balance",
+        )
+    first = resellers.first()
+    if first is not None:
+        request_funds(
+            actor=None,
+            operator=first,
+            amount="15000",
+            reference="DEMO-DEPOSIT-001",
+            method="bank",
+            note="Bank deposit, to confirm against the statement",
+        )
+
+
+def seed_handover(tenant: Tenant) -> None:
+    """The demo collector asks to hand over part of the cash it took."""
+    collector = User.objects.filter(username="manager").first()
+    cash = Account.objects.filter(tenant=tenant, kind="cash", user=collector).first()
+    if cash is not None and cash.balance > 0:
+        request_handover(
+            actor=collector,
+            source=cash,
+            amount=(cash.balance / 2).quantize(Decimal("0.01")),
+            reference="DEMO-HANDOVER-001",
+            note="End of day",
+        )

@@ -12,7 +12,7 @@ from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.demo.network import seed_network
-from ispbills.demo.payments import seed_payments
+from ispbills.demo.payments import seed_funds, seed_handover, seed_payments
 from ispbills.radius import provisioning
 from ispbills.tenancy import services
 from ispbills.tenancy.models import Operator, Tenant
@@ -119,8 +119,10 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     seed_customers(tenant, customers)
     provision_demo(tenant)
     seed_accounting(tenant)
+    seed_funds(tenant)
     run_billing(tenant_id=tenant.pk)  # this period's bills, advances applied
     seed_payments(tenant)
+    seed_handover(tenant)
     return DEMO_LOGINS
 
 

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from ispbills.accounting.models import JournalEntry, TransferRequest
 from ispbills.billing.models import Bill
 from ispbills.core.testing.isolation import client_as
 from ispbills.customers.models import Customer
@@ -13,7 +14,7 @@ from ispbills.payments.models import Payment
 from ispbills.radius.models import Nas, RadAcct, RadCheck, SessionHistory, UsageDaily
 from ispbills.radius.provisioning import drift
 from ispbills.tenancy import services
-from ispbills.tenancy.models import Tenant, User
+from ispbills.tenancy.models import Operator, Tenant, User
 
 pytestmark = pytest.mark.smoke
 
@@ -41,6 +42,12 @@ def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
     assert {payment.collector.username for payment in payments} == {"manager"}
     assert payments.filter(to_advance__gt=0).exists()
     assert Bill.objects.filter(tenant=tenant, status="partially_paid").exists()
+    # Resellers paid their parents and were charged for their customers' bills.
+    pending = TransferRequest.objects.filter(tenant=tenant, status="pending")
+    assert sorted(pending.values_list("kind", flat=True)) == ["funds", "handover"]
+    charged = JournalEntry.objects.filter(tenant=tenant, source_type="billing.charge")
+    assert charged.exists()
+    assert Operator.objects.filter(tenant=tenant, parent__isnull=False, balance__lt=60000).exists()
 
 
 @pytest.mark.parametrize(
