@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
 
 from ispbills.accounting import approvals, funds, services
 from ispbills.accounting.exports import ACCOUNT_EXPORT, JOURNAL_EXPORT
@@ -30,7 +29,6 @@ from ispbills.core.access import access_of
 from ispbills.core.views import (
     ObjectDetailView,
     ObjectListView,
-    ScopedViewMixin,
     ServiceFormView,
 )
 from ispbills.tenancy.models import Operator
@@ -134,25 +132,25 @@ class TransferView(ServiceFormView):
         )
 
 
-def visible_operator(request: Any, pk: Any) -> Operator:
-    """An operator below the root that the user reaches (404 otherwise)."""
-    operators = Operator.objects.restrict(request.user, "view").filter(parent__isnull=False)
-    return get_object_or_404(operators.select_related("parent"), pk=pk)
-
-
-class OperatorFundsView(ScopedViewMixin, TemplateView):
+class OperatorFundsView(ObjectDetailView):
     """A reseller's balance with its parent, its floor, and its funds and charges."""
 
-    model = JournalEntry
+    model = Operator
     template_name = "accounting/operator_funds.html"
+
+    @classmethod
+    def allows(cls, access: Any) -> bool:
+        return access.can("accounting.view") and super().allows(access)
+
+    def get_queryset(self) -> QuerySet[Operator]:
+        return super().get_queryset().filter(parent__isnull=False).select_related("parent")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        operator = visible_operator(self.request, self.kwargs["pk"])
+        operator = self.object
         entries = funds.charges_of(operator).restrict(self.request.user, "view")
         access = access_of(self.request.user)
         context.update(
-            object=operator,
             floor=funds.floor_of(operator),
             entries=with_lines(entries)[:LEDGER_PAGE],
             show_money=access.can("money.view"),
@@ -167,13 +165,18 @@ class OperatorFundsView(ScopedViewMixin, TemplateView):
 class AddFundsView(ServiceFormView):
     """Record funds a reseller paid its parent, or a credit the parent grants."""
 
-    model = JournalEntry
+    model = Operator
+    action = "view"  # the reseller is found among those the user sees; the service decides
     form_class = AddFundsForm
     title = gettext_lazy("Add funds")
     success_message = gettext_lazy("Funds recorded as %(object)s.")
 
-    def get_object(self) -> Any:
-        return visible_operator(self.request, self.kwargs["pk"])
+    @classmethod
+    def allows(cls, access: Any) -> bool:
+        return access.can("accounting.add")
+
+    def get_queryset(self) -> QuerySet[Operator]:
+        return super().get_queryset().filter(parent__isnull=False)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()

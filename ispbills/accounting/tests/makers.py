@@ -3,7 +3,7 @@
 from typing import Any
 
 from ispbills.accounting import services
-from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.models import Account, JournalEntry, TransferRequest
 from ispbills.core.testing.isolation import maker
 from ispbills.tenancy.models import Operator
 
@@ -33,3 +33,18 @@ def make_journal_entry(operator: Operator, marker: str) -> JournalEntry:
     )
     entry.isolation_label = marker
     return entry
+
+
+@maker(TransferRequest)
+def make_transfer_request(operator: Operator, marker: str) -> TransferRequest:
+    # Reported funds of the operator, listed with the reference, which is the marker.
+    request: Any = TransferRequest.objects.create(
+        tenant_id=operator.tenant_id,
+        operator=operator,
+        kind=TransferRequest.Kind.FUNDS,
+        amount="100",
+        method="bank",
+        reference=marker,
+    )
+    request.isolation_label = marker
+    return request

@@ -176,14 +176,14 @@ def test_a_collector_hands_cash_over_through_the_transfer_form(cast, books):
     done = client.post("/journal/transfer/", form)
     again = client.post("/journal/transfer/", {**form, "amount": "10"})
     too_much = client.post("/journal/transfer/", {**form, "reference": "HO-2", "amount": "151"})
-    bob = client_as(cast.bob).post("/journal/transfer/", {**form, "reference": "HO-3"})
+    nina = client_as(cast.nina).post("/journal/transfer/", {**form, "reference": "HO-3"})
 
     entry = JournalEntry.objects.get(source_type="accounting.transfer")
     assert done.status_code == 302
     assert done["Location"] == entry.get_absolute_url()
     assert "Already recorded." in again.content.decode()
     assert "More than the account holds." in too_much.content.decode()
-    assert bob.status_code == 403
+    assert nina.status_code == 403
     books.refresh_from_db()
     assert books.balance == Decimal("150.00")
     assert services.account_for(cast.north, Account.Kind.CASH).balance == Decimal("650.00")
