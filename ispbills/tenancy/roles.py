@@ -33,6 +33,7 @@ AREAS: dict[str, StrOrPromise] = {
     "payments": _("Payments"),
     "cards": _("Recharge cards"),
     "accounting": _("Accounting"),
+    "expenses": _("Expenses"),
     "reports": _("Reports"),
     "complaints": _("Complaints"),
     "monitoring": _("Monitoring"),
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "payments": "*",
             "cards": "*",
             "accounting": "view export",
+            "expenses": "*",
             "reports": "view export",
             "complaints": "*",
             "monitoring": "view",
@@ -116,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing": "view export",
             "payments": "*",
             "accounting": "*",
+            "expenses": "*",
             "reports": "view export",
         }
     ),

@@ -99,6 +99,10 @@ MENU: tuple[NavSection, ...] = (
             NavItem(
                 _("Journal"), "accounting:journalentry_list", "journal-bookmark", "accounting.view"
             ),
+            NavItem(_("Expenses"), "expenses:expense_list", "cart-dash", "expenses.view"),
+            NavItem(
+                _("Expense categories"), "expenses:expensecategory_list", "tags", "expenses.view"
+            ),
         ),
     ),
     NavSection(
