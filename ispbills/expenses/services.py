@@ -365,18 +365,14 @@ def content_type(upload: Upload) -> str:
     file over 5 MB, is refused."""
     name = _file_name(upload.name)
     if len(upload.data) > ATTACHMENT_MAX_BYTES:
-        raise DomainError(
-            _("%(name)s is larger than 5 MB.") % {"name": name},
-            fields={"attachments": [_("At most 5 MB a file.")]},
-        )
+        problem = _("%(name)s is larger than 5 MB.") % {"name": name}
+        raise DomainError(problem, fields={"attachments": [problem]})
     if upload.data.startswith(b"%PDF-") and b"%%EOF" in upload.data[-2048:]:
         return PDF
     kind = _image_kind(upload.data)
     if kind is None:
-        raise DomainError(
-            _("%(name)s is not a PDF, PNG or JPEG file.") % {"name": name},
-            fields={"attachments": [_("Attach PDF, PNG or JPEG files.")]},
-        )
+        problem = _("%(name)s is not a PDF, PNG or JPEG file.") % {"name": name}
+        raise DomainError(problem, fields={"attachments": [problem]})
     return kind
 
 
