@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.forms import ScopedForm
 from ispbills.expenses.models import ExpenseCategory
-from ispbills.expenses.services import ATTACHMENTS_MAX, PaidFrom, Upload
+from ispbills.expenses.services import ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, PaidFrom, Upload
 from ispbills.tenancy.models import Operator
 
 ACCEPTED = "application/pdf,image/png,image/jpeg"
@@ -90,9 +90,9 @@ class ExpenseForm(ScopedForm):
         _category_labels(self.fields["category"])
 
     def uploads(self) -> list[Upload]:
-        """The attached files, read."""
+        """The attached files, read (no further than the service's limit needs to see)."""
         return [
-            Upload(name=item.name or "", data=item.read())
+            Upload(name=item.name or "", data=item.read(ATTACHMENT_MAX_BYTES + 1))
             for item in self.cleaned_data.get("attachments") or []
         ]
 

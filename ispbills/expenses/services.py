@@ -165,10 +165,8 @@ def record_expense(
         raise DomainError(_("Say who was paid."), fields={"payee": [_("Required.")]})
     files = [(upload, content_type(upload)) for upload in attachments]
     if len(files) > ATTACHMENTS_MAX:
-        raise DomainError(
-            _("Attach at most %(count)d files.") % {"count": ATTACHMENTS_MAX},
-            fields={"attachments": [_("Too many files.")]},
-        )
+        problem = _("Attach at most %(count)d files.") % {"count": ATTACHMENTS_MAX}
+        raise DomainError(problem, fields={"attachments": [problem]})
     account = _paying_account(actor, operator, paid_from)
     expense = Expense.objects.create(
         tenant_id=operator.tenant_id,

@@ -181,9 +181,7 @@ def test_subcategories_go_one_level_deep_under_the_operators_or_an_ancestors(cas
     with pytest.raises(DomainError, match="one above it"):
         services.save_category(actor=None, operator=cast.north, name="Van", parent=south)
     with pytest.raises(DomainError, match="cannot become a subcategory"):
-        services.save_category(
-            actor=None, operator=cast.acme_root, category=rent, parent=premises
-        )
+        services.save_category(actor=None, operator=cast.acme_root, category=rent, parent=premises)
 
     assert office.label == "Rent / Office"
     assert list(rent.children.all()) == [office]

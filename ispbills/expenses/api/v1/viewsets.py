@@ -79,7 +79,7 @@ class ExpenseViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         data = dict(body.validated_data)
         operator = data.pop("operator", None) or own_operator(request.user)
         uploads = [
-            services.Upload(name=item.name or "", data=item.read())
+            services.Upload(name=item.name or "", data=item.read(services.ATTACHMENT_MAX_BYTES + 1))
             for item in data.pop("attachments", [])
         ]
         with transaction.atomic():
