@@ -27,9 +27,10 @@ def test_the_demo_books_its_spending_and_the_accountant_sees_it(db: Any) -> None
     assert expenses.filter(status=Expense.Status.VOID).count() == 1
     assert ExpenseCategory.objects.filter(tenant=tenant, parent__isnull=False).count() == 3
     assert ExpenseAttachment.objects.filter(tenant=tenant).count() == 2
-    assert posted.aggregate(total=Sum("balance"))["total"] == recorded.aggregate(
-        total=Sum("amount")
-    )["total"]
+    assert (
+        posted.aggregate(total=Sum("balance"))["total"]
+        == recorded.aggregate(total=Sum("amount"))["total"]
+    )
     assert recorded.aggregate(total=Sum("amount"))["total"] == Decimal("1010026.15")
     page = client_as(User.objects.get(username="accountant")).get("/expenses/")
     assert "Summit Communications" in page.content.decode()
