@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ispbills.core.forms import ScopedForm
 from ispbills.expenses.models import ExpenseCategory
-from ispbills.expenses.services import ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, PaidFrom, Upload
+from ispbills.expenses.services import ATTACHMENT_MAX_BYTES, PaidFrom, Upload
 from ispbills.tenancy.models import Operator
 
 ACCEPTED = "application/pdf,image/png,image/jpeg"
@@ -81,8 +81,7 @@ class ExpenseForm(ScopedForm):
     attachments = MultipleFileField(
         label=_("Receipts and invoices"),
         required=False,
-        help_text=_("PDF, PNG or JPEG, at most 5 MB each, up to %(count)d files.")
-        % {"count": ATTACHMENTS_MAX},
+        help_text=_("PDF, PNG or JPEG, at most 5 MB each, up to 5 files."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from ispbills.core.exports import export_path, write_export
 from ispbills.core.jobs import Progress
@@ -292,3 +294,30 @@ def test_categories_are_listed_with_the_ancestors_ones_and_can_be_retired(cast, 
     assert retired.status_code == 302
     assert ExpenseCategory.objects.get(pk=own.pk).is_active is False
     assert ExpenseCategory.objects.get(pk=books["rent"].pk).is_active is True
+
+
+def test_the_list_and_the_api_cost_the_same_queries_for_more_rows(cast, books, api_for):
+    client, api = client_as(cast.alice), api_for(cast.alice)
+    api.get("/api/v1/expenses/")  # the token's first use is recorded once
+
+    def cost() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            client.get("/expenses/")
+        with CaptureQueriesContext(connection) as listing:
+            api.get("/api/v1/expenses/")
+        return len(page), len(listing)
+
+    before = cost()
+    alice = cast.fresh(cast.alice)
+    for n, paid_from in enumerate([PaidFrom.BANK, PaidFrom.MY_CASH, PaidFrom.CASH]):
+        services.record_expense(
+            actor=alice,
+            operator=cast.north,
+            category=books["splicing"],
+            amount="1",
+            paid_from=paid_from,
+            payee=f"More {n}",
+            attachments=[Upload("a.pdf", PDF)],
+        )
+
+    assert cost() == before
