@@ -80,10 +80,8 @@ def save_category(
         with transaction.atomic():
             item.save()
     except IntegrityError:  # the same name saved at the same moment
-        raise ConflictError(
-            _("%(name)s already exists for this operator.") % {"name": item.name},
-            fields={"name": [_("Already used.")]},
-        ) from None
+        problem = _("%(name)s already exists for this operator.") % {"name": item.name}
+        raise ConflictError(problem, fields={"name": [problem]}) from None
     changes = audit.diff(before, {key: getattr(item, key) for key in values})
     if category is None:
         audit.record(actor, "expense_category.created", item, changes=changes)
@@ -104,10 +102,8 @@ def _unique_name(operator: Operator, name: str, exclude: ExpenseCategory | None)
     if exclude is not None:
         clash = clash.exclude(pk=exclude.pk)
     if clash.exists():
-        raise ConflictError(
-            _("%(name)s already exists for this operator.") % {"name": name},
-            fields={"name": [_("Already used.")]},
-        )
+        problem = _("%(name)s already exists for this operator.") % {"name": name}
+        raise ConflictError(problem, fields={"name": [problem]})
     return name
 
 

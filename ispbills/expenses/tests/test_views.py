@@ -321,3 +321,52 @@ def test_the_list_and_the_api_cost_the_same_queries_for_more_rows(cast, books, a
         )
 
     assert cost() == before
+
+
+def test_the_xlsx_export_carries_amounts_as_numbers(cast, books, settings, tmp_path):
+    from openpyxl import load_workbook
+
+    settings.EXPORT_ROOT = tmp_path
+    progress = Progress(JobRun.objects.create(kind="test", label="export").pk)
+
+    write_export(
+        progress=progress,
+        export="expenses",
+        filters={"operator": str(cast.south.pk)},
+        user=cast.fresh(cast.alice),
+        columns=["payee", "amount", "status"],
+        fmt="xlsx",
+    )
+
+    sheet = load_workbook(export_path(progress.run_id, "xlsx")).active
+    assert [[cell.value for cell in row] for row in sheet.iter_rows()] == [
+        ["payee", "amount", "status"],
+        ["Landlord South", 300, "recorded"],
+    ]
+
+
+def test_a_subcategory_is_added_and_renamed_through_the_panel(cast, books):
+    client = client_as(cast.bob)
+
+    added = client.post(
+        "/expenses/categories/add/",
+        {"operator": cast.north.pk, "name": "Van fuel", "parent": books["fibre"].pk},
+    )
+    fuel = ExpenseCategory.objects.get(name="Van fuel")
+    renamed = client.post(
+        f"/expenses/categories/{fuel.pk}/edit/",
+        {"name": "Van diesel", "parent": books["fibre"].pk, "is_active": "on"},
+    )
+    clash = client.post(
+        "/expenses/categories/add/", {"operator": cast.north.pk, "name": "van DIESEL"}
+    )
+
+    fuel.refresh_from_db()
+    assert (added.status_code, renamed.status_code, clash.status_code) == (302, 302, 200)
+    assert (fuel.name, fuel.operator, fuel.parent, fuel.is_active) == (
+        "Van diesel",
+        cast.north,
+        books["fibre"],
+        True,
+    )
+    assert "van DIESEL already exists for this operator." in clash.content.decode()
