@@ -11,6 +11,7 @@ from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
+from ispbills.demo.expenses import seed_expenses
 from ispbills.demo.network import seed_network
 from ispbills.demo.payments import seed_funds, seed_handover, seed_payments
 from ispbills.radius import provisioning
@@ -123,6 +124,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     run_billing(tenant_id=tenant.pk)  # this period's bills, advances applied
     seed_payments(tenant)
     seed_handover(tenant)
+    seed_expenses(tenant)
     return DEMO_LOGINS
 
 

@@ -33,6 +33,7 @@ AREAS: dict[str, StrOrPromise] = {
     "payments": _("Payments"),
     "cards": _("Recharge cards"),
     "accounting": _("Accounting"),
+    "expenses": _("Expenses"),
     "reports": _("Reports"),
     "complaints": _("Complaints"),
     "monitoring": _("Monitoring"),
@@ -69,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             # Its own books: funds its sub-operators pay, its collectors' cash handovers, its
             # cash taken to the bank.
             "accounting": "view add change export",
+            "expenses": "*",
             "reports": "view export",
             "complaints": "*",
             "monitoring": "view",
@@ -118,6 +120,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "billing": "view export",
             "payments": "*",
             "accounting": "*",
+            "expenses": "*",
             "reports": "view export",
         }
     ),

@@ -115,6 +115,10 @@ MENU: tuple[NavSection, ...] = (
                 badge=pending_transfers,
                 badge_query="?status=pending",
             ),
+            NavItem(_("Expenses"), "expenses:expense_list", "cart-dash", "expenses.view"),
+            NavItem(
+                _("Expense categories"), "expenses:expensecategory_list", "tags", "expenses.view"
+            ),
         ),
     ),
     NavSection(

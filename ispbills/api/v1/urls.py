@@ -7,6 +7,7 @@ from ispbills.billing import pdf_urls as billing_pdf_urls
 from ispbills.billing.api.v1 import viewsets as billing_viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
+from ispbills.expenses.api.v1 import viewsets as expense_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
 from ispbills.payments.api.v1 import viewsets as payment_viewsets
 from ispbills.radius.api.v1 import viewsets as radius_viewsets
@@ -39,6 +40,11 @@ router.register("accounts", accounting_viewsets.AccountViewSet, basename="accoun
 router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
 router.register("operators", accounting_viewsets.OperatorFundsViewSet, basename="operator-funds")
 router.register("transfers", accounting_viewsets.TransferRequestViewSet, basename="transferrequest")
+router.register(
+    "expense-categories", expense_viewsets.ExpenseCategoryViewSet, basename="expensecategory"
+)
+router.register("expenses", expense_viewsets.ExpenseViewSet, basename="expense")
+router.register("expenses", expense_viewsets.ExpenseFileViewSet, basename="expense-file")
 
 app_name = "api-v1"
 urlpatterns = [

@@ -67,6 +67,7 @@ PAYMENTS = {"/payments/"}  # payments.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
 ACCOUNTING = {"/accounts/", "/journal/"}  # accounting.view
+EXPENSES = {"/expenses/", "/expenses/categories/"}  # expenses.view
 EVERYTHING_BUT_ISPS = (
     {
         "/",
@@ -84,6 +85,7 @@ EVERYTHING_BUT_ISPS = (
     | BILLING
     | PAYMENTS
     | ACCOUNTING
+    | EXPENSES
 )
 MENU_OF = {
     "alice": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS,
@@ -97,7 +99,8 @@ MENU_OF = {
     | SESSIONS
     | BILLING
     | PAYMENTS
-    | ACCOUNTING,
+    | ACCOUNTING
+    | EXPENSES,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
 }
 
