@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "ispbills.billing",
     "ispbills.payments",
     "ispbills.accounting",
+    "ispbills.reports",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

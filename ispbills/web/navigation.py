@@ -99,6 +99,7 @@ MENU: tuple[NavSection, ...] = (
             NavItem(
                 _("Journal"), "accounting:journalentry_list", "journal-bookmark", "accounting.view"
             ),
+            NavItem(_("Reports"), "reports:report_list", "bar-chart-line", "reports.view"),
         ),
     ),
     NavSection(

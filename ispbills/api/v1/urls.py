@@ -10,6 +10,7 @@ from ispbills.customers.api.v1 import viewsets as customer_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
 from ispbills.payments.api.v1 import viewsets as payment_viewsets
 from ispbills.radius.api.v1 import viewsets as radius_viewsets
+from ispbills.reports.api.v1 import views as report_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -41,6 +42,8 @@ router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, base
 app_name = "api-v1"
 urlpatterns = [
     path("me/", viewsets.MeView.as_view(), name="me"),
+    path("reports/", report_views.ReportListAPIView.as_view(), name="report-list"),
+    path("reports/<slug:name>/", report_views.ReportDetailAPIView.as_view(), name="report-detail"),
     *router.urls,
     *billing_pdf_urls.api_urlpatterns,
 ]
