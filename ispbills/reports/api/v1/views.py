@@ -100,7 +100,9 @@ class ReportDetailAPIView(ReportAPIView):
         if not form.is_valid():
             raise ValidationError(
                 {
-                    ("non_field_errors" if field == "__all__" else field): errors
+                    ("non_field_errors" if field == "__all__" else field): [
+                        str(error) for error in errors
+                    ]
                     for field, errors in form.errors.items()
                 }
             )
