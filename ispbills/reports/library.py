@@ -46,11 +46,13 @@ def zone_of(access: Access) -> zoneinfo.ZoneInfo:
 
 
 def _within(queryset: QuerySet[Any], params: dict[str, Any], field: str = "operator") -> Any:
-    """Rows of the chosen operator's subtree (all the user may see without one)."""
+    """Rows of the chosen operator's subtree (all the user may see without one); ``field``
+    names the rows' operator ("" for operators themselves)."""
     chosen = params.get("operator")
     if chosen is None:
         return queryset
-    return queryset.filter(**{f"{field}__path__startswith": chosen.path})
+    lookup = f"{field}__path__startswith" if field else "path__startswith"
+    return queryset.filter(**{lookup: chosen.path})
 
 
 def _operators(ids: Any) -> dict[int, Operator]:

@@ -197,6 +197,18 @@ def test_choosing_an_operator_narrows_to_its_subtree(cast, books, now):
     assert [row["operator"] for row in result.rows] == ["North Point"]
 
 
+def test_choosing_an_operator_narrows_balances_to_its_subtree(cast, books, now):
+    north = run("payable", cast.alice, operator=cast.north)
+    south = run("receivable", cast.alice, operator=cast.south)
+
+    assert table(north, "operator", "held", "customer_advances") == [
+        ("Acme North", D("0.00"), D("200.00"))
+    ]
+    assert table(south, "operator", "owed", "customers_owe") == [
+        ("Acme South", D("0.00"), D("500.00"))
+    ]
+
+
 def test_another_isp_sees_nothing_of_acme(cast, books, now):
     for name, params in (
         ("receivable", {}),

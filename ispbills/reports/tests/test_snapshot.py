@@ -127,3 +127,19 @@ def test_the_chart_page_carries_its_data_without_inline_script(cast, books, now)
 
 def test_an_empty_snapshot_says_it_is_not_computed_yet(cast, now):
     assert chart(cast.alice).notes == ["Not computed yet: the figures are refreshed every hour."]
+
+
+def test_the_dashboard_draws_the_chart_of_the_users_subtree(cast, books, now):
+    refresh_bills_vs_payments()
+
+    bob = client_as(cast.bob).get("/").content.decode()
+    nina = client_as(cast.nina).get("/").content.decode()
+
+    data = json.loads(
+        re.search(
+            r'<script id="report-chart-data" type="application/json">(.*?)</script>', bob, re.S
+        )[1]
+    )
+    assert data["series"][1]["data"][21] == "1000.00"  # North's payment on the 12th
+    assert data["series"][1]["data"][28] == "0.00"  # South's on the 19th is not bob's
+    assert 'data-testid="dashboard-chart"' not in nina
