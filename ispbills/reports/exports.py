@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.translation import gettext
 
 from ispbills.core.money import format_money
 from ispbills.reports.registry import COUNT, DATE, MONEY, MONTH, Column, Result
 
 FORMATS = ("csv", "xlsx")
+# The first cell of the totals row: a key like the column names, so not translated.
+TOTAL = "total"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -65,7 +66,7 @@ def _body(result: Result) -> list[list[Any]]:
     if result.totals:
         body.append(
             [
-                gettext("total") if index == 0 else result.totals.get(column.name)
+                TOTAL if index == 0 else result.totals.get(column.name)
                 for index, column in enumerate(columns)
             ]
         )
@@ -116,8 +117,9 @@ def as_xlsx(result: Result) -> HttpResponse:
 def as_json(result: Result) -> dict[str, Any]:
     """The API's body: the report, its parameters, columns, rows, totals and notes."""
     columns = result.columns
-    params = {
-        name: getattr(value, "pk", None) if hasattr(value, "pk") else plain(value, Column(name, ""))
+    by_name = {column.name: column for column in columns}
+    params = {  # an operator or account by its id
+        name: value.pk if hasattr(value, "pk") else plain(value, Column(name, ""))
         for name, value in result.params.items()
     }
     return {
@@ -132,9 +134,6 @@ def as_json(result: Result) -> dict[str, Any]:
             {column.name: plain(row[column.name], column) for column in columns}
             for row in result.rows
         ],
-        "totals": {
-            name: plain(value, next(c for c in columns if c.name == name))
-            for name, value in result.totals.items()
-        },
+        "totals": {name: plain(value, by_name[name]) for name, value in result.totals.items()},
         "notes": result.notes,
     }

@@ -317,3 +317,53 @@ def test_mallory_gets_empty_reports_through_the_api(cast, books, now, api_for):
     assert body["rows"] == []
     assert body["totals"]["paid"] == "0.00"
     assert Decimal(body["totals"]["net"]) == 0
+
+
+REPORT_NAMES = [
+    "receivable",
+    "payable",
+    "cash-daily",
+    "cash-monthly",
+    "income",
+    "yearly",
+    "bills-vs-payments",
+]
+
+
+@pytest.mark.parametrize("name", REPORT_NAMES)
+def test_each_role_may_run_exactly_what_its_permissions_allow(cast, name):
+    outcomes = {
+        who: client_as(cast.fresh(getattr(cast, who))).get(f"/reports/{name}/").status_code
+        for who in ("alice", "bob", "sam", "ann", "carol", "nina", "dave", "mallory", "zed")
+    }
+
+    assert outcomes == {
+        "alice": 200,
+        "bob": 200,
+        "sam": 200,
+        "ann": 200,
+        "carol": 403,
+        "nina": 403,
+        "dave": 403,
+        "mallory": 200,
+        "zed": 200,
+    }
+
+
+@pytest.mark.parametrize("name", REPORT_NAMES)
+def test_a_report_costs_a_fixed_number_of_queries(
+    cast, books, now, name, django_assert_max_num_queries
+):
+    client = client_as(cast.alice)
+    client.get(f"/reports/{name}/")  # the session and the user's access, once
+
+    with django_assert_max_num_queries(16):
+        response = client.get(f"/reports/{name}/")
+
+    assert response.status_code == 200
+
+
+def test_revoking_the_money_permission_closes_the_reports(cast):
+    PermissionOverride.objects.create(user=cast.bob, permission="money.view", granted=False)
+
+    assert client_as(cast.fresh(cast.bob)).get("/reports/").status_code == 403
