@@ -39,14 +39,20 @@ class ReportForm(ScopedForm):
         "year": ("year",),
     }
 
-    def __init__(self, data: Any, *, user: Any, report: type[Report], today: dt.date) -> None:
+    def __init__(
+        self, data: Any, *, user: Any, report: type[Report], today: dt.date, asked: bool = True
+    ) -> None:
+        """``asked=False``: nothing asked yet, the form shows its defaults without errors."""
         start, end = report.default_period(today)
         defaults = {"start": start, "end": end, "year": today.year}
         wanted = {name for param in report.parameters for name in self.FIELDS[param]}
         # Parameters left out take their defaults; given ones are checked as they are.
         values = {name: value for name, value in defaults.items() if name in wanted}
         values.update({name: data[name] for name in wanted if name in data})
-        super().__init__(values, user=user)
+        if asked:
+            super().__init__(values, user=user)
+        else:
+            super().__init__(initial=values, user=user)
         self.report = report
         for name in list(self.fields):
             if name not in wanted:

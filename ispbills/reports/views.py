@@ -57,6 +57,10 @@ class ReportView(TemplateView):
         access = access_of(request.user)
         form = ReportForm(request.GET, user=request.user, report=report, today=today_of(access))
         result = report.run(access, form.cleaned_data) if form.is_valid() else None
+        if result is None and not request.GET:  # a required parameter not chosen yet
+            form = ReportForm(
+                request.GET, user=request.user, report=report, today=today_of(access), asked=False
+            )
         fmt = request.GET.get("format", "")
         if fmt and result is not None:
             if not access.can("reports.export"):

@@ -82,6 +82,14 @@ def test_a_bad_period_is_a_form_error(cast, books, now):
     assert 'data-testid="report-table"' not in page.content.decode()
 
 
+def test_the_statement_first_asks_for_its_account_without_an_error(cast, books, now):
+    page = client_as(cast.ann).get("/reports/statement/").content.decode()
+
+    assert 'name="account"' in page
+    assert "This field is required." not in page
+    assert 'data-testid="report-table"' not in page
+
+
 def test_an_unknown_report_is_not_found(cast):
     assert client_as(cast.alice).get("/reports/nothing/").status_code == 404
 
