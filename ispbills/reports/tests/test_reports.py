@@ -218,3 +218,10 @@ def test_another_isp_sees_nothing_of_acme(cast, books, now):
     ):
         assert run(name, cast.mallory, **params).rows == []
     assert run("yearly", cast.mallory, year=2026).totals["billed"] == D("0.00")
+
+
+def test_the_platform_super_admin_sees_every_isp(cast, books, now):
+    result = run("income", cast.zed, **NOV)
+
+    assert [row["operator"] for row in result.rows] == ["Acme North", "North Point", "Acme South"]
+    assert result.totals["paid"] == D("2120.00")
