@@ -17,6 +17,7 @@ from ispbills.customers.tasks import (
     purge_import_uploads_task,
 )
 from ispbills.radius.tasks import process_due_disconnects_task, settle_accounting_task
+from ispbills.reports.tasks import refresh_bills_vs_payments_task
 from ispbills.tenancy.tasks import purge_login_attempts_task
 
 app.periodic(cron="17 3 * * *", periodic_id="purge_login_attempts")(purge_login_attempts_task)
@@ -29,3 +30,6 @@ app.periodic(cron="* * * * *", periodic_id="process_due_disconnects")(process_du
 app.periodic(cron="3 * * * *", periodic_id="run_due_billing")(run_due_billing_task)
 app.periodic(cron="1-59/5 * * * *", periodic_id="suspend_overdue")(suspend_overdue_task)
 app.periodic(cron="7 * * * *", periodic_id="compute_reminders")(compute_reminders_task)
+app.periodic(cron="11 * * * *", periodic_id="refresh_bills_vs_payments")(
+    refresh_bills_vs_payments_task
+)

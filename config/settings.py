@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "ispbills.payments",
     "ispbills.accounting",
     "ispbills.expenses",
+    "ispbills.reports",
     "ispbills.web",
     "ispbills.api",
     "ispbills.demo",

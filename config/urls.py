@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("ispbills.payments.urls")),
     path("", include("ispbills.accounting.urls")),
     path("", include("ispbills.expenses.urls")),
+    path("", include("ispbills.reports.urls")),
     path("radius/", include("ispbills.radius.urls")),
     path("reminders/", include("ispbills.billing.reminder_urls")),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -119,6 +119,7 @@ MENU: tuple[NavSection, ...] = (
             NavItem(
                 _("Expense categories"), "expenses:expensecategory_list", "tags", "expenses.view"
             ),
+            NavItem(_("Reports"), "reports:report_list", "bar-chart-line", "reports.view"),
         ),
     ),
     NavSection(

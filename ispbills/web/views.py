@@ -27,6 +27,8 @@ from ispbills.core.filtersets import AuditEventFilterSet, JobRunFilterSet
 from ispbills.core.models import AuditEvent, JobRun
 from ispbills.core.registry import ExportSpec, registry
 from ispbills.core.views import ObjectDetailView, ObjectListView
+from ispbills.reports.registry import get_report
+from ispbills.reports.views import chart_data
 from ispbills.tenancy import services as tenancy_services
 from ispbills.tenancy.auth import find_user
 from ispbills.tenancy.middleware import SELECTED_TENANT_KEY
@@ -179,6 +181,9 @@ class DashboardView(TemplateView):
             ]
         if access.can("audit.view"):
             context["recent_events"] = AuditEvent.objects.restrict(user, "view")[:8]
+        chart = get_report("bills-vs-payments")
+        if chart is not None and chart.allows(access):
+            context["chart"] = chart_data(chart.run(access, {"operator": None}))
         return context
 
 

@@ -11,6 +11,7 @@ from ispbills.expenses.api.v1 import viewsets as expense_viewsets
 from ispbills.network.api.v1 import viewsets as network_viewsets
 from ispbills.payments.api.v1 import viewsets as payment_viewsets
 from ispbills.radius.api.v1 import viewsets as radius_viewsets
+from ispbills.reports.api.v1 import views as report_views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -49,6 +50,8 @@ router.register("expenses", expense_viewsets.ExpenseFileViewSet, basename="expen
 app_name = "api-v1"
 urlpatterns = [
     path("me/", viewsets.MeView.as_view(), name="me"),
+    path("reports/", report_views.ReportListAPIView.as_view(), name="report-list"),
+    path("reports/<slug:name>/", report_views.ReportDetailAPIView.as_view(), name="report-detail"),
     *router.urls,
     *billing_pdf_urls.api_urlpatterns,
 ]

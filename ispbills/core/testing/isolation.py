@@ -62,6 +62,11 @@ OPEN_PAGES: dict[str, str] = {
     "job restricts again; covered by the bulk billing tests",
     "api-v1:bill-bulk-void": "queues a job like billing:bill_bulk_void",
     "api-v1:bill-bulk-issue": "queues a job like billing:bill_bulk_generate",
+    "reports:report_list": "names the reports the user may run, no rows",
+    "reports:report_detail": "sums of rows found through restrict(), narrowed to a subtree "
+    "chosen from restricted choices; covered by the report scoping tests",
+    "api-v1:report-list": "like reports:report_list",
+    "api-v1:report-detail": "like reports:report_detail",
     "customers:replace": "finds the package/profile through restrict(); the job restricts the "
     "customers; covered by the replacement tests",
 }

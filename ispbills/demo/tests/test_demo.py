@@ -155,3 +155,15 @@ def test_demo_customers_have_this_periods_bills(db: Any) -> None:
     run = BillingRun.objects.get()
     assert run.status == "succeeded"
     assert Bill.objects.count() == run.summary["billed"] > DEMO_CUSTOMERS // 2
+
+
+def test_the_demo_bills_vs_payments_chart_is_computed(db: Any) -> None:
+    from django.db.models import Sum
+
+    from ispbills.reports.models import BillsPaymentsDay
+
+    seed_demo(password="Demo-pass-2026")
+
+    snapshot = BillsPaymentsDay.objects.aggregate(billed=Sum("billed"), paid=Sum("paid"))
+    assert snapshot["paid"] == Payment.objects.aggregate(paid=Sum("amount"))["paid"] > 0
+    assert snapshot["billed"] == Bill.objects.aggregate(billed=Sum("total"))["billed"]

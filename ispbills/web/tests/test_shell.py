@@ -66,7 +66,12 @@ BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billi
 PAYMENTS = {"/payments/"}  # payments.view
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
-ACCOUNTING = {"/accounts/", "/journal/", "/transfers/"}  # accounting.view
+ACCOUNTING = {
+    "/accounts/",
+    "/journal/",
+    "/transfers/",
+    "/reports/",
+}  # accounting.view, reports.view
 EXPENSES = {"/expenses/", "/expenses/categories/"}  # expenses.view
 EVERYTHING_BUT_ISPS = (
     {
