@@ -493,7 +493,7 @@ def post_bills(bill_ids: Iterable[int]) -> list[JournalEntry]:
         original = originals.get((bill.tenant_id, str(bill.reverses_id)))
         if original is not None:
             memo = f"{bill.display_number} voids {original.memo}"
-            postings.append(_reversal_of(original, memo, BILL, bill.pk, "issued", bill.created_at))
+            postings.append(_reversal_of(original, memo, BILL, bill.pk, "issued", None))
         elif bill.total or bill.vat:
             postings.append(_bill_posting(bill, operators, chart))
     return entries + post_many(postings)
@@ -507,7 +507,6 @@ def _bill_posting(bill: Bill, operators: dict[Any, Operator], chart: Chart) -> P
         source_type=BILL,
         source_id=str(bill.pk),
         purpose="issued",
-        at=bill.created_at,
         lines=chart.legs(
             operators[bill.operator_id],
             (Account.Kind.RECEIVABLE, bill.total),

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.accounting.models import Account, JournalLine
+from ispbills.accounting.models import Account, JournalLine, TransferRequest
 from ispbills.billing.models import Bill
 from ispbills.core import clock
 from ispbills.core.access import Access
@@ -490,6 +490,50 @@ class Yearly(Report):
         ):
             months[row["period"]].update(revenue=row["revenue"], expenses=row["expenses"])
         return list(months.values())
+
+
+# ---- pending transactions ---------------------------------------------------------------
+
+
+@register
+class Pending(Report):
+    name = "pending"
+    title = _("Pending transactions")
+    description = _(
+        "Cash handovers and funds reported by resellers that wait for approval, oldest first."
+    )
+    permissions = (*Report.permissions, "accounting.view")
+    parameters = ("operator",)
+    columns = (
+        Column("request", _("Request")),
+        Column("requested", _("Requested"), DATE),
+        Column("kind", _("Kind")),
+        Column("operator", _("Operator")),
+        Column("reference", _("Reference")),
+        Column("requested_by", _("Requested by")),
+        Column("amount", _("Amount"), MONEY, total=True),
+    )
+
+    def rows(self, access: Access, params: dict[str, Any]) -> list[dict[str, Any]]:
+        zone = zone_of(access)
+        pending = (
+            _within(TransferRequest.objects.restrict(access, "view"), params)
+            .filter(status=TransferRequest.Status.PENDING)
+            .select_related("operator", "requested_by")
+            .order_by("id")
+        )
+        return [
+            {
+                "request": str(request),
+                "requested": request.created_at.astimezone(zone).date(),
+                "kind": str(request.get_kind_display()),
+                "operator": request.operator.name,
+                "reference": request.reference,
+                "requested_by": str(request.requested_by or "—"),
+                "amount": request.amount,
+            }
+            for request in pending
+        ]
 
 
 # ---- bills vs payments ----------------------------------------------------------------------
