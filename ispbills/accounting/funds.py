@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from ispbills.accounting.models import Account, JournalEntry
 from ispbills.accounting.services import Chart, Posting, entry_for, post_many
-from ispbills.core import audit
+from ispbills.core import audit, clock
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.money import ZERO, MoneyError, to_money
@@ -39,6 +39,7 @@ from ispbills.tenancy.models import Operator
 
 CHARGE = "billing.charge"
 FUNDS = "accounting.funds"
+MOVE = "customers.customer"
 
 # Per charged operator (the bill's operator and each ancestor below the root) and its parent:
 # the wholesale price of each bill of ``ids`` summed. Bills are grouped by operator, master
@@ -347,3 +348,61 @@ def charges_of(operator: Operator) -> Any:
     return JournalEntry.objects.filter(
         operator_id=operator.pk, source_type__in=[CHARGE, FUNDS]
     ).order_by("-id")
+
+
+# ---- customers moving between operators -------------------------------------------------------
+
+OPEN_SQL = """
+SELECT coalesce(sum(total - paid_amount), 0)
+  FROM billing_bill
+ WHERE customer_id = %s AND kind IN ('invoice', 'adjustment')
+   AND status IN ('unpaid', 'partially_paid')
+"""
+
+
+def move_customer_books(customer: Any, old: Operator, new: Operator) -> list[JournalEntry]:
+    """A customer moved from ``old`` to ``new`` takes what it owes and its advance along: the
+    old operator's receivable and advance for it move to the new one's books, against an
+    account between the two (what the new operator will collect for the old one, or owes it
+    back for the advance). Its bills stay the old operator's documents."""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_SQL, [customer.pk])
+        owed = cursor.fetchone()[0]
+    advance = customer.advance_balance
+    if not owed and not advance:
+        return []
+    chart = Chart()
+    key = f"{customer.pk}:{old.pk}>{new.pk}:{clock.now().isoformat()}"
+    memo = f"{customer.username} moved from {old.name} to {new.name}"
+    return post_many(
+        [
+            Posting(
+                tenant_id=old.tenant_id,
+                operator_id=old.pk,
+                memo=memo,
+                source_type=MOVE,
+                source_id=key,
+                purpose="left",
+                lines=chart.legs(
+                    old,
+                    (Account.Kind.RECEIVABLE, -owed),
+                    (Account.Kind.ADVANCES, advance),
+                    (Account.Kind.OPERATOR_RECEIVABLE, owed - advance, new.pk),
+                ),
+            ),
+            Posting(
+                tenant_id=new.tenant_id,
+                operator_id=new.pk,
+                memo=memo,
+                source_type=MOVE,
+                source_id=key,
+                purpose="joined",
+                lines=chart.legs(
+                    new,
+                    (Account.Kind.RECEIVABLE, owed),
+                    (Account.Kind.ADVANCES, -advance),
+                    (Account.Kind.OPERATOR_PAYABLE, advance - owed, old.pk),
+                ),
+            ),
+        ]
+    )

@@ -7,7 +7,9 @@ from typing import Any
 from ispbills.accounting import funds, services
 from ispbills.billing.models import AdvanceDebit, Bill
 from ispbills.core.events import handle
+from ispbills.customers.models import Customer
 from ispbills.payments.models import Payment
+from ispbills.tenancy.models import Operator
 
 
 @handle("payment.received")
@@ -50,3 +52,16 @@ def check_reseller_funds(
     bill was charged when issued)."""
     if new == "active" and old in {"suspended", "disabled"} and actor_id is not None:
         funds.check_can_activate(customer_id)
+
+
+@handle("customer.transferred")
+def move_customer_books(
+    event: str, customer_id: int, old_operator_id: int, new_operator_id: int, **_: Any
+) -> None:
+    """What a moved customer owes, and its advance, follow it to its new operator's books."""
+    operators = Operator.objects.in_bulk([old_operator_id, new_operator_id])
+    funds.move_customer_books(
+        Customer.objects.get(pk=customer_id),
+        operators[old_operator_id],
+        operators[new_operator_id],
+    )

@@ -366,7 +366,7 @@ def test_a_report_costs_a_fixed_number_of_queries(
     client = client_as(cast.alice)
     client.get(f"/reports/{name}/")  # the session and the user's access, once
 
-    with django_assert_max_num_queries(17)  # with the menu's badges:
+    with django_assert_max_num_queries(17):  # the menu's badges included
         response = client.get(f"/reports/{name}/")
 
     assert response.status_code == 200
