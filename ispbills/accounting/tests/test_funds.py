@@ -319,3 +319,42 @@ def test_the_api_reads_and_adds_funds(cast, api_for):
     assert api_for(cast.sue).get(f"/api/v1/operators/{cast.north.pk}/funds/").status_code == 404
     assert api_for(cast.nina).get(f"/api/v1/operators/{cast.south.pk}/funds/").status_code == 403
     assert balance_of(cast.south) == Decimal("700.50")
+
+
+def test_a_moved_customer_takes_what_it_owes_and_its_advance_to_its_new_operator(cast, register):
+    owing = since_2025(register)
+    billing.generate_bill(actor=None, customer=owing, at=NOV)  # owes North 800
+    ahead = since_2025(register)
+    payments.receive_payment(
+        actor=None, customer=ahead, amount="300", method="cash", reference="R-9"
+    )  # North holds 300 of its advance
+    funds.add_funds(
+        actor=None, operator=cast.south, amount="5000", reference="S-1", method="bank"
+    )
+
+    customers.transfer_customer(actor=cast.alice, customer=owing, to_operator=cast.south)
+    customers.transfer_customer(actor=cast.alice, customer=ahead, to_operator=cast.south)
+
+    assert account(cast.north, "receivable") == Decimal("0.00")
+    assert account(cast.north, "advances") == Decimal("0.00")
+    assert account(cast.south, "receivable") == Decimal("800.00")
+    assert account(cast.south, "advances") == Decimal("300.00")
+    # South will collect 800 for North and owes it the 300 it took in advance.
+    assert account(cast.north, "operator_receivable", cast.south) == Decimal("500.00")
+    assert account(cast.south, "operator_payable", cast.north) == Decimal("500.00")
+    assert Bill.objects.get(customer=owing).operator_id == cast.north.pk
+
+    with time_machine.travel(NOV, tick=False):
+        payments.receive_payment(
+            actor=None, customer=owing, amount="800", method="cash", reference="R-10"
+        )
+    assert account(cast.south, "receivable") == Decimal("0.00")
+    assert account(cast.south, "cash") == Decimal("800.00")
+
+
+def test_a_customer_with_nothing_owed_or_ahead_moves_without_an_entry(cast, register):
+    customer = since_2025(register)
+
+    customers.transfer_customer(actor=cast.alice, customer=customer, to_operator=cast.south)
+
+    assert not JournalEntry.objects.filter(source_type="customers.customer").exists()
