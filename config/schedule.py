@@ -5,6 +5,7 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 
 from procrastinate.contrib.django import app
 
+from ispbills.accounting.tasks import post_ledger_task
 from ispbills.billing.tasks import (
     compute_reminders_task,
     run_due_billing_task,
@@ -29,3 +30,4 @@ app.periodic(cron="* * * * *", periodic_id="process_due_disconnects")(process_du
 app.periodic(cron="3 * * * *", periodic_id="run_due_billing")(run_due_billing_task)
 app.periodic(cron="1-59/5 * * * *", periodic_id="suspend_overdue")(suspend_overdue_task)
 app.periodic(cron="7 * * * *", periodic_id="compute_reminders")(compute_reminders_task)
+app.periodic(cron="* * * * *", periodic_id="post_ledger")(post_ledger_task)

@@ -183,3 +183,29 @@ class JournalLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {self.account_id} Dr {self.debit} Cr {self.credit}"
+
+
+class PendingPosting(models.Model):
+    """An entry owed to the ledger (the outbox): written in the transaction of what it
+    records, deleted in the transaction that posts it."""
+
+    # The key of the entry to post (JournalEntry's source key): "payments.payment", "12",
+    # "received". The unique key leads with the tenant, so the tenant needs no index.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source_type", "source_id", "purpose"], name="pending_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_type} {self.source_id} {self.purpose}"

@@ -1,4 +1,5 @@
-"""Payments reach the ledger in their own transaction: received, reversed, edited, refused."""
+"""Payments owe their entries in their own transaction (the outbox) and reach the ledger when
+the poster drains it: received, reversed, edited, refused, rolled back, raced, crashed."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,11 +10,12 @@ import time_machine
 from django.db import transaction
 
 from ispbills.accounting import services
-from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.models import Account, JournalEntry, PendingPosting
 from ispbills.billing import services as billing
 from ispbills.core import events
 from ispbills.core.errors import ConflictError
 from ispbills.payments import services as payments
+from ispbills.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,18 @@ def test_cash_goes_to_the_collectors_cash_then_to_bills_and_advance(cast, custom
             collector=cast.carol,
         )
 
+    owed = PendingPosting.objects.get()
+    assert (owed.tenant_id, owed.source_type, owed.source_id, owed.purpose) == (
+        cast.acme.pk,
+        "payments.payment",
+        str(payment.pk),
+        "received",
+    )
+    assert not JournalEntry.objects.exists()  # the payment did not touch the ledger
+
+    assert services.post_pending() == 1
+
+    assert not PendingPosting.objects.exists()
     entry = JournalEntry.objects.get()
     assert (entry.source_type, entry.source_id, entry.purpose) == (
         "payments.payment",
@@ -79,6 +93,7 @@ def test_a_gateway_payment_is_cleared_gross_and_its_charge_offsets_the_fees(cast
         gateway="bkash",
         reference="TX-1",
     )
+    services.post_pending()
 
     entry = JournalEntry.objects.get()
     assert lines_of(entry) == [
@@ -89,12 +104,18 @@ def test_a_gateway_payment_is_cleared_gross_and_its_charge_offsets_the_fees(cast
     assert "charge 20.00" in entry.memo
 
 
-def test_a_reversal_posts_the_reversing_entry_and_brings_every_balance_back(cast, customer):
+@pytest.mark.parametrize("batches", ["apart", "together"])
+def test_a_reversal_posts_the_reversing_entry_and_brings_every_balance_back(
+    cast, customer, batches
+):
     payment = payments.receive_payment(
         actor=None, customer=customer, amount="900", method="cash", reference="R-1"
     )
+    if batches == "apart":
+        services.post_pending()
 
     reversal = payments.reverse_payment(actor=cast.alice, payment=payment, reason="bounced")
+    services.post_pending()  # together: the reversal is posted after its payment, in one batch
 
     received, reversed_ = JournalEntry.objects.order_by("id")
     assert reversed_.reverses == received
@@ -120,6 +141,10 @@ def test_refused_and_rolled_back_payments_post_nothing(cast, customer):
         )
         transaction.set_rollback(True)
 
+    assert list(PendingPosting.objects.values_list("source_id", flat=True)) == [
+        str(Payment.objects.get().pk)
+    ]
+    assert services.post_pending() == 1
     assert JournalEntry.objects.count() == 1
     assert balance(cast.north, "cash") == Decimal("100.00")
 
@@ -137,8 +162,10 @@ def test_reversing_a_payment_the_ledger_never_saw_posts_it_from_its_amounts(
         collector=cast.carol,
     )
     monkeypatch.undo()
+    assert not PendingPosting.objects.exists()
 
     payments.reverse_payment(actor=None, payment=payment, reason="wrong customer")
+    services.post_pending()
 
     entry = JournalEntry.objects.get()
     assert entry.reverses is None
@@ -153,7 +180,9 @@ def test_an_edit_is_a_reversal_and_a_new_posting(cast, customer):
         actor=None, customer=customer, amount="900", method="cash", reference="R-1"
     )
 
+    services.post_pending()
     payments.edit_payment(actor=cast.alice, payment=payment, reason="typo", amount="90")
+    services.post_pending()
 
     assert JournalEntry.objects.count() == 3
     assert balance(cast.north, "cash") == Decimal("90.00")
