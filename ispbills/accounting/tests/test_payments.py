@@ -5,14 +5,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import threading
+
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from ispbills.accounting import services
+from ispbills.accounting import services, tasks
+from ispbills.accounting.tests.test_properties import assert_books_consistent
 from ispbills.accounting.models import Account, JournalEntry, PendingPosting
 from ispbills.billing import services as billing
-from ispbills.core import events
+from ispbills.core import events, jobs
 from ispbills.core.errors import ConflictError
 from ispbills.payments import services as payments
 from ispbills.payments.models import Payment
@@ -187,3 +191,124 @@ def test_an_edit_is_a_reversal_and_a_new_posting(cast, customer):
     assert JournalEntry.objects.count() == 3
     assert balance(cast.north, "cash") == Decimal("90.00")
     assert balance(cast.north, "receivable") == Decimal("-90.00")  # bills are not posted here
+
+
+def test_a_poster_that_fails_midway_leaves_the_rows_and_a_later_drain_posts_them(
+    cast, customer, monkeypatch
+):
+    for number in range(3):
+        payments.receive_payment(
+            actor=None, customer=customer, amount="100", method="cash", reference=f"R-{number}"
+        )
+
+    def crash(postings: Any) -> Any:
+        raise RuntimeError("the poster died")
+
+    monkeypatch.setattr(services, "post_many", crash)
+    with pytest.raises(RuntimeError):
+        services.drain_postings(limit=2)
+    monkeypatch.undo()
+
+    assert PendingPosting.objects.count() == 3
+    assert not JournalEntry.objects.exists()
+    assert services.drain_postings(limit=2) == 2
+    assert services.post_pending() == 1
+    assert not PendingPosting.objects.exists()
+    assert sorted(JournalEntry.objects.values_list("source_id", flat=True)) == sorted(
+        str(pk) for pk in Payment.objects.values_list("pk", flat=True)
+    )
+    assert balance(cast.north, "cash") == Decimal("300.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posters_post_each_payment_exactly_once(cast, customer):
+    for number in range(40):
+        payments.receive_payment(
+            actor=None, customer=customer, amount="10", method="cash", reference=f"C-{number}"
+        )
+    start = threading.Barrier(3)
+    taken: list[int] = []
+    errors: list[BaseException] = []
+
+    def poster() -> None:
+        try:
+            start.wait()
+            taken.append(services.post_pending(limit=5))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poster) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(taken) == 40
+    assert not PendingPosting.objects.exists()
+    assert sorted(
+        JournalEntry.objects.filter(source_type="payments.payment").values_list(
+            "source_id", flat=True
+        )
+    ) == sorted(str(pk) for pk in Payment.objects.values_list("pk", flat=True))
+    assert balance(cast.north, "cash") == Decimal("400.00")
+    assert_books_consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reversal_waits_while_another_poster_holds_its_payment(cast, customer):
+    payment = payments.receive_payment(
+        actor=None, customer=customer, amount="900", method="cash", reference="R-1"
+    )
+    reversal = payments.reverse_payment(actor=None, payment=payment, reason="bounced")
+    held, release = threading.Event(), threading.Event()
+
+    def other_poster() -> None:
+        try:
+            with transaction.atomic():
+                rows = PendingPosting.objects.select_for_update().filter(source_id=str(payment.pk))
+                assert len(rows) == 1
+                held.set()
+                release.wait(10)
+                transaction.set_rollback(True)  # it dies before posting
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_poster)
+    thread.start()
+    assert held.wait(10)
+    try:
+        assert services.drain_postings() == 0  # the payment is not ours, its reversal waits
+        assert PendingPosting.objects.count() == 2
+        assert not JournalEntry.objects.exists()
+    finally:
+        release.set()
+        thread.join()
+
+    assert services.post_pending() == 2
+    received, reversed_ = JournalEntry.objects.order_by("id")
+    assert (received.source_id, reversed_.source_id) == (str(payment.pk), str(reversal.pk))
+    assert reversed_.reverses == received
+    assert set(Account.objects.values_list("balance", flat=True)) == {Decimal("0.00")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_ask_for_one_poster_job_and_the_worker_posts_them(cast, customer, monkeypatch):
+    monkeypatch.setattr(tasks, "KICK_EVERY", 0.0)  # every payment asks: the queueing lock coalesces
+    monkeypatch.setattr(tasks, "LINGER", 0.0)
+    for number in range(3):
+        payments.receive_payment(
+            actor=None, customer=customer, amount="100", method="cash", reference=f"R-{number}"
+        )
+
+    waiting = ProcrastinateJob.objects.filter(status="todo", queueing_lock="ledger-posting")
+    assert list(waiting.values_list("task_name", "queue_name")) == [
+        ("ispbills.accounting.tasks.post_ledger_task", "ledger")
+    ]
+    jobs.run_worker(queues=["ledger"], wait=False)
+
+    assert not PendingPosting.objects.exists()
+    assert JournalEntry.objects.count() == 3
+    assert balance(cast.north, "cash") == Decimal("300.00")
