@@ -483,7 +483,9 @@ def drain_postings(limit: int = 1000) -> int:
             cursor.execute("DELETE FROM accounting_pendingposting WHERE id = ANY(%s)", [done])
     entries = post_many(first)
     if then:
-        posted = {posting.key: (posting, entry) for posting, entry in zip(first, entries)}
+        posted = {
+            posting.key: (posting, entry) for posting, entry in zip(first, entries, strict=True)
+        }
         post_many([_mirror(posted[key], reversal) for key, reversal in then])
     return len(done)
 

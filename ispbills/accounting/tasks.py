@@ -2,6 +2,7 @@
 handlers of their events: a payment and its obligation to post commit or roll back together),
 and the poster job posts them in batches (docs/adr/0005-ledger-posting-outbox.md)."""
 
+import contextlib
 import time
 from typing import Any
 
@@ -33,10 +34,8 @@ def kick_poster() -> None:
     moment = time.monotonic()
     if moment - _kicked_at < KICK_EVERY:
         return
-    try:
+    with contextlib.suppress(AlreadyEnqueued):  # one is waiting already: it will post ours
         post_ledger_task.defer()
-    except AlreadyEnqueued:
-        pass
     _kicked_at = moment
 
 

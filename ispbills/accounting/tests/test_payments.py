@@ -2,10 +2,9 @@
 the poster drains it: received, reversed, edited, refused, rolled back, raced, crashed."""
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
-
-import threading
 
 import pytest
 import time_machine
@@ -13,8 +12,8 @@ from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from ispbills.accounting import services, tasks
-from ispbills.accounting.tests.test_properties import assert_books_consistent
 from ispbills.accounting.models import Account, JournalEntry, PendingPosting
+from ispbills.accounting.tests.test_properties import assert_books_consistent
 from ispbills.billing import services as billing
 from ispbills.core import events, jobs
 from ispbills.core.errors import ConflictError
