@@ -356,14 +356,19 @@ def run(args: argparse.Namespace) -> int:
     )
     entries = sum(n for _at, n in batches)
     if batches:
+        finished = batches[-1][0] - began
         during = sum(n for at, n in batches if at - began <= elapsed)
+        rest = entries - during
         print(
-            f"ledger: {entries:,} entries posted in {len(batches):,} batches, "
-            f"{entries / busy:,.0f} entries/s while posting ({busy:.1f} s); "
-            f"{during:,} while the clients paid; every payment posted "
-            f"{batches[-1][0] - began:.1f} s after the start, "
-            f"{batches[-1][0] - began - elapsed:.1f} s after the last payment"
+            f"ledger: {entries:,} entries in {len(batches):,} batches of up to {args.batch:,} "
+            f"({entries / busy:,.0f} entries/s of poster time, {busy:.1f} s); {during:,} "
+            f"posted while the clients paid, the other {rest:,} in the "
+            f"{finished - elapsed:.1f} s after the last payment "
+            f"({rest / max(finished - elapsed, 1e-9):,.0f}/s); every payment posted "
+            f"{finished:.1f} s after the start"
         )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_payment, accounting_journalentry, accounting_account")
     problems = verify(tenant, ids)
     replays = sum(r[3] for r in results)
     if failed or refused != replays:

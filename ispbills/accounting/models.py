@@ -190,9 +190,14 @@ class PendingPosting(models.Model):
     records, deleted in the transaction that posts it."""
 
     # The key of the entry to post (JournalEntry's source key): "payments.payment", "12",
-    # "received". The unique key leads with the tenant, so the tenant needs no index.
+    # "received". The unique key leads with the tenant, so the tenant needs no index; and no
+    # constraint either: every payment would check (and share-lock) its ISP's row once more.
     tenant = models.ForeignKey(
-        "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+        "tenancy.Tenant",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     source_type = models.CharField(max_length=40)
     source_id = models.CharField(max_length=100)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from ispbills.accounting.services import post_pending
 from ispbills.billing.models import Bill
 from ispbills.payments.services import receive_payment
 from ispbills.tenancy.models import Tenant, User
@@ -33,4 +34,5 @@ def seed_payments(tenant: Tenant) -> int:
             collector=collector,
         )
         made += 1
+    post_pending()  # the ledger at once, rather than when a worker first runs
     return made

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('source_id', models.CharField(max_length=100)),
                 ('purpose', models.CharField(max_length=20)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenancy.tenant')),
+                ('tenant', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenancy.tenant')),
             ],
             options={
                 'ordering': ['id'],
