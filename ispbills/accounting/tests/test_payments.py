@@ -311,3 +311,20 @@ def test_payments_ask_for_one_poster_job_and_the_worker_posts_them(cast, custome
     assert not PendingPosting.objects.exists()
     assert JournalEntry.objects.count() == 3
     assert balance(cast.north, "cash") == Decimal("300.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_asks_for_the_poster_at_most_every_half_second(monkeypatch):
+    monkeypatch.setattr(tasks, "_kicked_at", -10.0)
+    waiting = ProcrastinateJob.objects.filter(status="todo", queueing_lock="ledger-posting")
+
+    tasks.kick_poster()
+    tasks.kick_poster()  # within KICK_EVERY of the first: not asked
+    assert waiting.count() == 1
+    first = tasks._kicked_at
+
+    monkeypatch.setattr(tasks, "_kicked_at", first - tasks.KICK_EVERY)
+    tasks.kick_poster()  # asked: one job waits already, which is the answer
+
+    assert waiting.count() == 1
+    assert tasks._kicked_at > first
