@@ -1,9 +1,10 @@
-"""Benchmark: payments applied per second through the full pipeline, 50 concurrent clients.
+"""Benchmark: payments applied per second through the full pipeline, 50 concurrent clients,
+and the ledger posting them.
 
 Run from the project root:
 
     .venv/bin/python bench/payments.py [--customers 20000] [--processes 10] [--threads 5]
-                                       [--replays 10]
+                                       [--replays 10] [--poster during|after] [--batch 1000]
 
 Database as for the other benchmarks (DATABASE_URL, or the embedded PostgreSQL in var/). It
 seeds the bench ISP "Bench payments" with the demo seeder (reused when already there), then,
@@ -15,6 +16,14 @@ reference), and send ``--replays`` percent of the references a second time, whic
 refused. It prints payments/s against the goal of **500/s or more** and then checks the
 outcome exactly once: one payment per customer, every bill paid, no advance left, every
 replay refused, allocations equal to payments.
+
+The ledger: each payment owes its entry through the accounting outbox, and a poster (one
+process, as a worker runs it) drains it in batches of ``--batch`` with
+``accounting.services.drain_postings()``: ``--poster during`` (the default) runs it alongside
+the clients, as in production; ``after`` starts it when the last client is done. It prints the
+posting rate and the time until every payment is posted, then checks exactly once: every
+payment has exactly one entry of its amount, the outbox is empty, and every account of the ISP
+has a cached balance equal to the sum of its lines and to its last running balance.
 """
 
 import argparse
@@ -68,6 +77,11 @@ def reset(tenant: Any, customers: int) -> list[int]:
             "UPDATE payments_payment SET reverses_id = NULL WHERE tenant_id = %(t)s", params
         )
         cursor.execute("DELETE FROM payments_payment WHERE tenant_id = %(t)s", params)
+        cursor.execute("DELETE FROM accounting_pendingposting WHERE tenant_id = %(t)s", params)
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE queueing_lock = 'ledger-posting' "
+            "AND status = 'todo'"
+        )
         cursor.execute(
             "DELETE FROM billing_advancedebit WHERE bill_id IN "
             "(SELECT id FROM billing_bill WHERE tenant_id = %(t)s)",
@@ -158,6 +172,33 @@ def process(ids: list[int], threads: int, replay_every: int, start: Any, out: An
         worker.join()
 
 
+def poster(batch: int, start: Any, paying: Any, out: Any) -> None:
+    """Drain the outbox in batches until the clients are done and it is empty; report when
+    each batch was posted and how many it took."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from ispbills.accounting.services import POLL, drain_postings
+
+    start.wait()
+    batches = []
+    busy = 0.0
+    while True:
+        began = time.perf_counter()
+        done = drain_postings(batch)
+        if done:
+            busy += time.perf_counter() - began
+            batches.append((time.perf_counter(), done))
+        elif not paying.is_set():
+            break
+        else:
+            time.sleep(POLL)
+    connection.close()
+    out.put((batches, busy))
+
+
 def verify(tenant: Any, ids: list[int]) -> list[str]:
     from django.db import connection
 
@@ -189,6 +230,62 @@ def verify(tenant: Any, ids: list[int]) -> list[str]:
         problems.append(f"advance left {advance}")
     if received != allocated or received != 800 * wanted:
         problems.append(f"received {received}, allocated {allocated}, expected {800 * wanted}")
+    return problems + verify_ledger(tenant)
+
+
+def verify_ledger(tenant: Any) -> list[str]:
+    """Every payment has exactly one entry, of its amount; nothing is owed any more; every
+    account's cached balance is the sum of its lines and its last running balance."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FILTER (WHERE e.n IS DISTINCT FROM 1),
+                   count(*) FILTER (WHERE e.amount IS DISTINCT FROM p.amount)
+              FROM payments_payment p
+              LEFT JOIN (SELECT source_id, count(*) AS n, max(amount) AS amount
+                           FROM accounting_journalentry
+                          WHERE tenant_id = %(t)s AND source_type = 'payments.payment'
+                          GROUP BY source_id) e ON e.source_id = p.id::text
+             WHERE p.tenant_id = %(t)s
+            """,
+            {"t": tenant.pk},
+        )
+        not_once, wrong_amount = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM accounting_pendingposting WHERE tenant_id = %(t)s",
+            {"t": tenant.pk},
+        )
+        (owed,) = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT a.id, a.balance, s.total, last.balance_after
+              FROM accounting_account a
+              LEFT JOIN LATERAL (
+                   SELECT coalesce(sum(CASE WHEN a.kind IN ('cash', 'bank', 'gateway_clearing',
+                                        'receivable', 'operator_receivable', 'gateway_fees',
+                                        'expenses') THEN l.debit - l.credit
+                                        ELSE l.credit - l.debit END), 0) AS total
+                     FROM accounting_journalline l WHERE l.account_id = a.id) s ON true
+              LEFT JOIN LATERAL (
+                   SELECT balance_after FROM accounting_journalline l
+                    WHERE l.account_id = a.id ORDER BY l.id DESC LIMIT 1) last ON true
+             WHERE a.tenant_id = %(t)s
+               AND (a.balance <> s.total OR a.balance <> coalesce(last.balance_after, 0))
+            """,
+            {"t": tenant.pk},
+        )
+        wrong_balances = cursor.fetchall()
+    problems = []
+    if not_once:
+        problems.append(f"{not_once:,} payments without exactly one entry")
+    if wrong_amount:
+        problems.append(f"{wrong_amount:,} entries not of their payment's amount")
+    if owed:
+        problems.append(f"{owed:,} entries still owed")
+    for account, cached, total, last in wrong_balances:
+        problems.append(f"account {account}: balance {cached}, lines {total}, last {last}")
     return problems
 
 
@@ -198,6 +295,8 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=5)
     parser.add_argument("--replays", type=int, default=10, help="percent of references sent twice")
+    parser.add_argument("--poster", choices=["during", "after"], default="during")
+    parser.add_argument("--batch", type=int, default=1000, help="entries a poster batch takes")
     args = parser.parse_args()
     return on_database(lambda: run(args))
 
@@ -226,14 +325,27 @@ def run(args: argparse.Namespace) -> int:
         )
         for i in range(args.processes)
     ]
+    paying = context.Event()
+    paying.set()
+    poster_start = context.Barrier(2)
+    posted = context.Queue()
+    ledger = context.Process(target=poster, args=(args.batch, poster_start, paying, posted))
+    ledger.start()
     for child in processes:
         child.start()
     start.wait()
     began = time.perf_counter()
+    if args.poster == "during":
+        poster_start.wait()
     results = [out.get() for _ in range(clients)]
     elapsed = time.perf_counter() - began
     for child in processes:
         child.join()
+    paying.clear()
+    if args.poster == "after":
+        poster_start.wait()
+    batches, busy = posted.get()
+    ledger.join()
     paid = sum(r[0] for r in results)
     refused = sum(r[1] for r in results)
     failed = sum(r[2] for r in results)
@@ -242,6 +354,21 @@ def run(args: argparse.Namespace) -> int:
         f"payments: {paid:,} applied in {elapsed:.1f} s = {rate:,.0f}/s "
         f"({refused:,} replays refused, {failed:,} failed)"
     )
+    entries = sum(n for _at, n in batches)
+    if batches:
+        finished = batches[-1][0] - began
+        during = sum(n for at, n in batches if at - began <= elapsed)
+        rest = entries - during
+        print(
+            f"ledger: {entries:,} entries in {len(batches):,} batches of up to {args.batch:,} "
+            f"({entries / busy:,.0f} entries/s of poster time, {busy:.1f} s); {during:,} "
+            f"posted while the clients paid, the other {rest:,} in the "
+            f"{finished - elapsed:.1f} s after the last payment "
+            f"({rest / max(finished - elapsed, 1e-9):,.0f}/s); every payment posted "
+            f"{finished:.1f} s after the start"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE payments_payment, accounting_journalentry, accounting_account")
     problems = verify(tenant, ids)
     replays = sum(r[3] for r in results)
     if failed or refused != replays:

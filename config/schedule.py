@@ -5,6 +5,7 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 
 from procrastinate.contrib.django import app
 
+from ispbills.accounting.tasks import post_ledger_task
 from ispbills.billing.tasks import (
     compute_reminders_task,
     run_due_billing_task,
@@ -33,3 +34,4 @@ app.periodic(cron="7 * * * *", periodic_id="compute_reminders")(compute_reminder
 app.periodic(cron="11 * * * *", periodic_id="refresh_bills_vs_payments")(
     refresh_bills_vs_payments_task
 )
+app.periodic(cron="* * * * *", periodic_id="post_ledger")(post_ledger_task)

@@ -277,3 +277,34 @@ class TransferRequest(TenantOwned):
 
     def get_absolute_url(self) -> str:
         return reverse("accounting:transferrequest_detail", args=[self.pk])
+
+
+class PendingPosting(models.Model):
+    """An entry owed to the ledger (the outbox): written in the transaction of what it
+    records, deleted in the transaction that posts it."""
+
+    # The key of the entry to post (JournalEntry's source key): "payments.payment", "12",
+    # "received". The unique key leads with the tenant, so the tenant needs no index; and no
+    # constraint either: every payment would check (and share-lock) its ISP's row once more.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    source_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source_type", "source_id", "purpose"], name="pending_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_type} {self.source_id} {self.purpose}"

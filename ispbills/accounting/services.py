@@ -3,8 +3,9 @@
 ``post_many()`` (``post()`` for one entry) is the only writer of journal entries and lines.
 It refuses, with nothing written, an entry that is empty, has a zero, negative or two-sided
 line, does not balance, or names an account or operator of another ISP. It locks the accounts in id
-order (postings never deadlock each other), writes each line with its account's balance
-after it, and adds the changes to the cached balances in the same transaction. An entry is
+order (postings never deadlock each other), as late as it can, writes each line with its
+account's balance after it, and adds the changes to the cached balances in the same
+transaction. An entry is
 keyed by its source and purpose: posting the same key again returns the entry already
 there, so a replayed event or job posts nothing twice.
 
@@ -13,7 +14,8 @@ What posts what (docs/accounting.md has the chart and the sign rules):
 - a payment: Dr the collector's cash (cash) or gateway clearing (other methods) with the
   amount received; Cr receivables with what it paid on bills, Cr customer advances with the
   rest, Cr gateway fees with the service charge the customer bore. Its reversal posts the
-  reversing entry of the payment's entry.
+  reversing entry of the payment's entry. Payments are owed in their own transaction (the
+  outbox) and posted in batches by ``drain_postings()``.
 - a bill: Dr receivables with its total; Cr revenue with the total less VAT, Cr VAT payable
   with the VAT (a reversal bill reverses its invoice's entry; negative amounts change side).
 - advance a bill consumed: Dr customer advances, Cr receivables (returned: the other way).
@@ -22,15 +24,18 @@ What posts what (docs/accounting.md has the chart and the sign rules):
 """
 
 import datetime as dt
+import logging
+import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
-from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.models import Account, JournalEntry, PendingPosting, with_lines
 from ispbills.billing.models import AdvanceDebit, Bill
 from ispbills.core import audit, clock
 from ispbills.core.access import require
@@ -39,6 +44,8 @@ from ispbills.core.locking import lock
 from ispbills.core.money import ZERO, MoneyError, to_money
 from ispbills.payments.models import Payment
 from ispbills.tenancy.models import Operator
+
+logger = logging.getLogger(__name__)
 
 PAYMENT = "payments.payment"
 BILL = "billing.bill"
@@ -106,11 +113,17 @@ def post(
 def post_many(postings: Sequence[Posting]) -> list[JournalEntry]:
     """Post entries in one go (the one writer of the journal); returns them in order, an
     entry already posted under the same key in its place. Refuses the whole batch, with
-    nothing written, when one entry is invalid."""
+    nothing written, when one entry is invalid.
+
+    The accounts are locked as late as possible: everything is checked and the entries are
+    inserted first, so a posting holds its accounts' rows for two statements (the lock, and
+    the lines with the balances) and the commit."""
     postings = [_checked(posting) for posting in postings]
     if not postings:
         return []
-    accounts = lock(Account, sorted({leg.account_id for p in postings for leg in p.lines}))
+    accounts = Account.objects.only("pk", "tenant_id", "kind").in_bulk(
+        {leg.account_id for p in postings for leg in p.lines}
+    )
     zones = _check_owners(postings, accounts)
     found = _existing(postings)
     new: dict[tuple[int, str, str, str], Posting] = {}
@@ -227,18 +240,25 @@ SELECT tenant_id, operator_id, %s, at, day, memo, source_type, source_id, purpos
        WITH ORDINALITY AS e(tenant_id, operator_id, at, day, memo, source_type, source_id,
                             purpose, amount, reverses_id, position)
  ORDER BY position
+    ON CONFLICT DO NOTHING
 RETURNING id, tenant_id, source_type, source_id, purpose
 """
 
-INSERT_LINES = """
-INSERT INTO accounting_journalline (entry_id, account_id, debit, credit, balance_after)
-SELECT entry_id, account_id, debit, credit, balance_after
-  FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[])
-       WITH ORDINALITY AS l(entry_id, account_id, debit, credit, balance_after, position)
- ORDER BY position
+# The accounts locked in id order (postings never deadlock each other), with their balances.
+LOCK_ACCOUNTS = """
+SELECT id, balance FROM accounting_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE
 """
 
-ADD_TO_BALANCES = """
+# The lines, and their sums added to the cached balances, in one statement.
+INSERT_LINES = """
+WITH added AS (
+    INSERT INTO accounting_journalline (entry_id, account_id, debit, credit, balance_after)
+    SELECT entry_id, account_id, debit, credit, balance_after
+      FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[])
+           WITH ORDINALITY AS l(entry_id, account_id, debit, credit, balance_after, position)
+     ORDER BY position
+    RETURNING 1
+)
 UPDATE accounting_account a
    SET balance = a.balance + d.delta, updated_at = %s
   FROM unnest(%s::bigint[], %s::numeric[]) AS d(id, delta)
@@ -251,8 +271,9 @@ ENTRY_FIELDS = [field.attname for field in JournalEntry._meta.concrete_fields]
 def _write(
     postings: Sequence[Posting], accounts: dict[Any, Account], zones: dict[int, Any]
 ) -> list[JournalEntry]:
-    """Insert the entries, then their lines (one statement each: the database's balance check
-    sees every entry whole), and add the lines to the cached balances."""
+    """Insert the entries; then lock their accounts and insert their lines (in one statement:
+    the database's balance check sees every entry whole) with the sums added to the cached
+    balances."""
     if not postings:
         return []
     now = clock.now()
@@ -272,33 +293,39 @@ def _write(
         }
         for p in postings
     ]
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                INSERT_ENTRIES,
-                [now]
-                + [
-                    [row[name] for row in rows]
-                    for name in (
-                        "tenant_id",
-                        "operator_id",
-                        "at",
-                        "day",
-                        "memo",
-                        "source_type",
-                        "source_id",
-                        "purpose",
-                        "amount",
-                        "reverses_id",
-                    )
-                ],
-            )
-            ids = {tuple(key): pk for pk, *key in cursor.fetchall()}
-    except IntegrityError:  # a concurrent posting of the same key, through other accounts
-        raise ConflictError(_("This was posted at the same moment by another request.")) from None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_ENTRIES,
+            [now]
+            + [
+                [row[name] for row in rows]
+                for name in (
+                    "tenant_id",
+                    "operator_id",
+                    "at",
+                    "day",
+                    "memo",
+                    "source_type",
+                    "source_id",
+                    "purpose",
+                    "amount",
+                    "reverses_id",
+                )
+            ],
+        )
+        ids = {tuple(key): pk for pk, *key in cursor.fetchall()}
+    if len(ids) < len(rows):
+        # A concurrent posting inserted one of these keys (it waited for that one to commit),
+        # or reversed the same entry, first.
+        raise ConflictError(_("This was posted at the same moment by another request."))
     for row, posting in zip(rows, postings, strict=True):
         row["id"] = ids[posting.key]
-    balances = {pk: account.balance for pk, account in accounts.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LOCK_ACCOUNTS, [sorted({leg.account_id for p in postings for leg in p.lines})]
+        )
+        locked = dict(cursor.fetchall())
+    balances = dict(locked)
     lines: tuple[list[Any], ...] = ([], [], [], [], [])
     for row, posting in zip(rows, postings, strict=True):
         for leg in posting.lines:
@@ -309,12 +336,10 @@ def _write(
                 strict=True,
             ):
                 column.append(value)
-    changed = {pk: balance - accounts[pk].balance for pk, balance in balances.items()}
+    changed = {pk: balance - locked[pk] for pk, balance in balances.items()}
     changed = {pk: delta for pk, delta in changed.items() if delta}
     with connection.cursor() as cursor:
-        cursor.execute(INSERT_LINES, list(lines))
-        if changed:
-            cursor.execute(ADD_TO_BALANCES, [now, list(changed), list(changed.values())])
+        cursor.execute(INSERT_LINES, [*lines, now, list(changed), list(changed.values())])
     return [
         JournalEntry.from_db("default", ENTRY_FIELDS, [row[name] for name in ENTRY_FIELDS])
         for row in rows
@@ -374,10 +399,16 @@ def account_for(
 
 class Chart:
     """The operators' accounts a posting call needs, each looked up (or created) once, and
-    only when an amount goes to it."""
+    only when an amount goes to it; given ``operators``, their accounts are read in one
+    query up front."""
 
-    def __init__(self) -> None:
+    def __init__(self, operators: dict[Any, Operator] | None = None) -> None:
+        self.operators = operators or {}
         self.accounts: dict[tuple[int, str, Any, Any], Account] = {}
+        if self.operators:
+            for account in Account.objects.filter(operator_id__in=list(self.operators)):
+                key = (account.operator_id, account.kind, account.user_id, account.counterparty_id)
+                self.accounts[key] = account
 
     def legs(
         self, operator: Operator, *amounts: tuple[Any, ...], collector: Any = None
@@ -408,51 +439,198 @@ def entry_for(
     ).first()
 
 
-# ---- payments -------------------------------------------------------------------------------
+# ---- payments: the outbox, posted in batches -------------------------------------------------
+
+# A payment does not post in its own transaction: it records that its entry is owed (a row
+# of the outbox, ``PendingPosting``, keyed as the entry will be), and a poster posts the
+# owed entries in batches, one lock of each account a batch (docs/adr/0005).
+
+OWE = """
+INSERT INTO accounting_pendingposting (tenant_id, source_type, source_id, purpose, created_at)
+VALUES (%s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+"""
+
+TAKE_OWED = """
+SELECT id, tenant_id, source_type, source_id, purpose
+  FROM accounting_pendingposting
+ ORDER BY id
+ LIMIT %s
+   FOR UPDATE SKIP LOCKED
+"""
+
+# Seconds a lingering poster waits between looks at an empty outbox.
+POLL = 0.1
 
 
-def post_payment(payment: Payment) -> JournalEntry:
-    """Post a payment, or a reversal payment as the reversing entry of its payment's entry
-    (from its own amounts when the payment was never posted)."""
-    operator = Operator.objects.get(pk=payment.operator_id)
+def owe(tenant_id: int, source_type: str, source_id: Any, purpose: str) -> None:
+    """Record, in the caller's transaction, that the entry of this key is owed to the ledger:
+    the obligation commits or rolls back with what it records; ``drain_postings()`` posts it."""
+    with connection.cursor() as cursor:
+        cursor.execute(OWE, [tenant_id, source_type, str(source_id), purpose, clock.now()])
+
+
+@transaction.atomic
+def drain_postings(limit: int = 1000) -> int:
+    """Post up to ``limit`` owed entries, oldest first, with one ``post_many()``, and delete
+    their outbox rows in the same transaction. Rows another poster holds are skipped (posters
+    never collide), and so is a reversal whose payment another poster is posting (it comes
+    after). Returns how many rows it took off the outbox."""
+    with connection.cursor() as cursor:
+        cursor.execute(TAKE_OWED, [limit])
+        rows = cursor.fetchall()
+    if not rows:
+        return 0
+    unknown = {row[2] for row in rows} - {PAYMENT}
+    if unknown:
+        raise ValueError(f"no poster for {sorted(unknown)}")
+    first, then, done = _payment_postings(rows)
+    if done:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM accounting_pendingposting WHERE id = ANY(%s)", [done])
+    entries = post_many(first)
+    if then:
+        posted = {
+            posting.key: (posting, entry) for posting, entry in zip(first, entries, strict=True)
+        }
+        post_many([_mirror(posted[key], reversal) for key, reversal in then])
+    return len(done)
+
+
+def post_pending(*, limit: int = 1000, linger: float = 0.0) -> int:
+    """Post every owed entry now, batch after batch (tests, and callers that need the entry
+    at once); with ``linger``, keep looking until none came for that many seconds (the poster
+    job). Returns how many it posted."""
+    posted = 0
+    quiet_since = time.monotonic()
+    while True:
+        done = drain_postings(limit)
+        posted += done
+        moment = time.monotonic()
+        if done:
+            quiet_since = moment
+        elif moment - quiet_since >= linger:
+            return posted
+        else:
+            time.sleep(POLL)
+
+
+def _payment_postings(
+    rows: Sequence[tuple[int, int, str, str, str]],
+) -> tuple[list[Posting], list[tuple[tuple[int, str, str, str], Posting]], list[int]]:
+    """The postings of a batch of owed payment entries, read set-based: those to post first,
+    the reversals of payments posted in the same batch (with their payment's key), and the
+    outbox rows done with."""
+    payments = (
+        Payment.objects.select_related("reverses")
+        .annotate(username=F("customer__username"))
+        .in_bulk([int(row[3]) for row in rows])
+    )
+    missing = [row[0] for row in rows if int(row[3]) not in payments]
+    if missing:  # a payment deleted by hand: nothing left to post
+        logger.warning("dropping %s owed postings of payments that are gone", len(missing))
+    keys = {(row[1], row[2], row[3], row[4]) for row in rows}
+    reversals = [p for p in payments.values() if p.kind == Payment.Kind.REVERSAL]
+    originals = [str(p.reverses_id) for p in reversals]
+    in_flight = set(
+        PendingPosting.objects.filter(
+            tenant_id__in={p.tenant_id for p in reversals},
+            source_type=PAYMENT,
+            source_id__in=originals,
+            purpose="received",
+        )
+        .exclude(pk__in=[row[0] for row in rows])
+        .values_list("tenant_id", "source_id")
+    )
+    entries = {
+        (entry.tenant_id, entry.source_id): entry
+        for entry in with_lines(
+            JournalEntry.objects.filter(
+                tenant_id__in={p.tenant_id for p in reversals},
+                source_type=PAYMENT,
+                source_id__in=originals,
+                purpose="received",
+            )
+        )
+    }
+    operators = Operator.objects.in_bulk({p.operator_id for p in payments.values()})
+    chart = Chart(operators)
+    first: list[Posting] = []
+    then: list[tuple[tuple[int, str, str, str], Posting]] = []
+    done = list(missing)
+    for pk, tenant_id, _type, source_id, _purpose in rows:
+        payment = payments.get(int(source_id))
+        if payment is None:
+            continue
+        if payment.kind != Payment.Kind.REVERSAL:
+            first.append(_payment_posting(payment, chart))
+        else:
+            original = (tenant_id, str(payment.reverses_id))
+            if original in in_flight:
+                continue  # its payment is being posted by another poster: next time
+            paid_key = (tenant_id, PAYMENT, original[1], "received")
+            if paid_key in keys:
+                then.append((paid_key, _payment_posting(payment, chart)))
+            elif original in entries:
+                first.append(
+                    _reversal_of(
+                        entries[original],
+                        _reversal_memo(payment),
+                        PAYMENT,
+                        payment.pk,
+                        "reversed",
+                        payment.received_at,
+                    )
+                )
+            else:  # the payment was never posted: the reversal posts from its own amounts
+                first.append(_payment_posting(payment, chart))
+        done.append(pk)
+    return first, then, done
+
+
+def _reversal_memo(reversal: Payment) -> str:
+    original: Any = reversal.reverses
+    return f"{reversal.display_number} reverses {original.display_number}: {reversal.note}"
+
+
+def _payment_posting(payment: Payment, chart: "Chart") -> Posting:
+    """A payment's entry, from its own amounts: a reversal's negative amounts change side."""
     # The payment whose method and collector say where the money is (for a reversal: the
     # payment it reverses).
-    origin = payment
-    purpose = "received"
+    origin: Any = payment.reverses if payment.kind == Payment.Kind.REVERSAL else payment
     if payment.kind == Payment.Kind.REVERSAL:
-        original: Any = payment.reverses
-        memo = f"{payment.display_number} reverses {original.display_number}: {payment.note}"
-        posted = entry_for(payment.tenant_id, PAYMENT, original.pk, "received")
-        if posted is not None:
-            return reverse_entry(
-                posted,
-                memo=memo,
-                source_type=PAYMENT,
-                source_id=payment.pk,
-                purpose="reversed",
-                at=payment.received_at,
-            )
-        origin, purpose = original, "reversed"
+        memo, purpose = _reversal_memo(payment), "reversed"
     else:
-        memo = f"{payment.display_number} · {payment.customer.username} · {payment.method}"
+        username = getattr(payment, "username", "")
+        memo, purpose = f"{payment.display_number} · {username} · {payment.method}", "received"
         if payment.charge:
             memo += f" · charge {payment.charge}"
-    return post(
+    return Posting(
         tenant_id=payment.tenant_id,
         operator_id=payment.operator_id,
         memo=memo,
         source_type=PAYMENT,
-        source_id=payment.pk,
+        source_id=str(payment.pk),
         purpose=purpose,
         at=payment.received_at,
-        lines=Chart().legs(
-            operator,
+        lines=chart.legs(
+            chart.operators[payment.operator_id],
             (_money_kind(origin), payment.amount),
             (Account.Kind.RECEIVABLE, -payment.to_bills),
             (Account.Kind.ADVANCES, -payment.to_advance),
             (Account.Kind.GATEWAY_FEES, -payment.charge),
             collector=origin.collector_id,
         ),
+    )
+
+
+def _mirror(posted: tuple[Posting, JournalEntry], reversal: Posting) -> Posting:
+    """A reversal posted with its payment in one batch: the mirror of the payment's entry."""
+    posting, entry = posted
+    return replace(
+        reversal,
+        lines=[Leg(leg.account_id, leg.credit, leg.debit) for leg in posting.lines],
+        reverses_id=entry.pk,
     )
 
 

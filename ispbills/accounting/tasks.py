@@ -1,25 +1,60 @@
-"""The handlers that post money to the ledger inside the transaction that moved it: a
-payment, a bill or a void and its entries commit, or roll back, together. They also charge
-resellers for their customers' bills and refuse what a reseller's funds cannot cover."""
+"""The ledger's reactions to money moving. Payments owe their entries in their own
+transaction (the outbox, written by the handlers of their events: a payment and its obligation
+to post commit or roll back together), and the poster job posts them in batches
+(docs/adr/0007-ledger-posting-outbox.md). Bills, voids and a customer moving operator post in
+the transaction that wrote them; bills also charge resellers, and what a reseller's funds
+cannot cover is refused."""
 
+import contextlib
+import time
 from typing import Any
+
+from django.db import transaction
+from procrastinate.exceptions import AlreadyEnqueued
 
 from ispbills.accounting import funds, services
 from ispbills.billing.models import AdvanceDebit, Bill
+from ispbills.core import jobs
 from ispbills.core.events import handle
 from ispbills.customers.models import Customer
-from ispbills.payments.models import Payment
 from ispbills.tenancy.models import Operator
+
+# The poster keeps looking at the outbox until nothing came for LINGER seconds; a process
+# asks for the poster at most every KICK_EVERY seconds. KICK_EVERY < LINGER: a payment that
+# skipped asking committed while the poster it (or another) asked for was still looking.
+LINGER = 1.0
+KICK_EVERY = 0.5
+_kicked_at = -KICK_EVERY
+
+
+@jobs.task(queue="ledger", queueing_lock="ledger-posting")
+def post_ledger_task(timestamp: int | None = None) -> int:
+    """Post the entries owed to the ledger (after payments, coalesced, and every minute)."""
+    return services.post_pending(linger=LINGER)
+
+
+def kick_poster() -> None:
+    """Have a poster run soon: one job waits at most (the queueing lock), and a process asks
+    at most every KICK_EVERY seconds."""
+    global _kicked_at
+    moment = time.monotonic()
+    if moment - _kicked_at < KICK_EVERY:
+        return
+    with contextlib.suppress(AlreadyEnqueued):  # one is waiting already: it will post ours
+        post_ledger_task.defer()
+    _kicked_at = moment
 
 
 @handle("payment.received")
-def post_received_payment(event: str, payment_id: int, **_: Any) -> None:
-    services.post_payment(Payment.objects.select_related("customer").get(pk=payment_id))
+def owe_received_payment(event: str, payment_id: int, tenant_id: int, **_: Any) -> None:
+    services.owe(tenant_id, services.PAYMENT, payment_id, "received")
+    transaction.on_commit(kick_poster, robust=True)
 
 
 @handle("payment.reversed")
-def post_payment_reversal(event: str, payment_id: int, reversal_id: int, **_: Any) -> None:
-    services.post_payment(Payment.objects.select_related("reverses").get(pk=reversal_id))
+def owe_payment_reversal(event: str, reversal_id: int, tenant_id: int, **_: Any) -> None:
+    services.owe(tenant_id, services.PAYMENT, reversal_id, "reversed")
+    transaction.on_commit(kick_poster, robust=True)
 
 
 @handle("bills.issued")

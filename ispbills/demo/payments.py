@@ -6,6 +6,7 @@ from decimal import Decimal
 from ispbills.accounting.approvals import request_funds, request_handover
 from ispbills.accounting.funds import add_funds
 from ispbills.accounting.models import Account
+from ispbills.accounting.services import post_pending
 from ispbills.billing.models import Bill
 from ispbills.payments.services import receive_payment
 from ispbills.tenancy.models import Operator, Tenant, User
@@ -37,6 +38,7 @@ def seed_payments(tenant: Tenant) -> int:
             collector=collector,
         )
         made += 1
+    post_pending()  # the ledger at once, rather than when a worker first runs
     return made
 
 

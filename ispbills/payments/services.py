@@ -15,7 +15,8 @@ call it too) and does, in one transaction with the customer's row locked:
 6. re-provisions RADIUS and has the router drop the walled-garden session so the full profile
    applies (after commit);
 7. emit ``payment.received`` for notifications and webhooks;
-8. and, through that event's in-transaction handlers, the ledger.
+8. and, through that event's in-transaction handlers, owe the ledger its entry (the
+   accounting outbox, posted in batches right after).
 
 ``reverse_payment()`` undoes exactly what a payment did, as a new reversal payment;
 ``edit_payment()`` is a reversal plus a corrected payment.
@@ -234,7 +235,12 @@ def receive_payment(
         if expiry_after != payment.expiry_before or reactivated:
             payment.expiry_after, payment.reactivated = expiry_after, reactivated
             payment.save(update_fields=["expiry_after", "reactivated"])
-    events.emit("payment.received", payment_id=payment.pk, customer_id=customer.pk)
+    events.emit(
+        "payment.received",
+        payment_id=payment.pk,
+        customer_id=customer.pk,
+        tenant_id=payment.tenant_id,
+    )
     return payment
 
 
@@ -411,7 +417,12 @@ def reverse_payment(*, actor: Any, payment: Payment, reason: str) -> Payment:
         label=f"{payment.display_number} · {reversal.display_number}",
         changes={"reason": [None, reason], "amount": [None, str(payment.amount)]},
     )
-    events.emit("payment.reversed", payment_id=payment.pk, reversal_id=reversal.pk)
+    events.emit(
+        "payment.reversed",
+        payment_id=payment.pk,
+        reversal_id=reversal.pk,
+        tenant_id=payment.tenant_id,
+    )
     return reversal
 
 

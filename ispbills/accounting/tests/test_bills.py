@@ -55,6 +55,7 @@ def test_advance_debits_and_a_void_leave_nothing_owed_and_the_advance_whole(cast
     payments.receive_payment(
         actor=None, customer=customer, amount="1000", method="cash", reference="R-1"
     )
+    services.post_pending()
     bill = billing.generate_bill(actor=None, customer=customer, at=NOV)  # paid from advance
 
     debit = AdvanceDebit.objects.get()

@@ -328,9 +328,8 @@ def test_a_moved_customer_takes_what_it_owes_and_its_advance_to_its_new_operator
     payments.receive_payment(
         actor=None, customer=ahead, amount="300", method="cash", reference="R-9"
     )  # North holds 300 of its advance
-    funds.add_funds(
-        actor=None, operator=cast.south, amount="5000", reference="S-1", method="bank"
-    )
+    services.post_pending()
+    funds.add_funds(actor=None, operator=cast.south, amount="5000", reference="S-1", method="bank")
 
     customers.transfer_customer(actor=cast.alice, customer=owing, to_operator=cast.south)
     customers.transfer_customer(actor=cast.alice, customer=ahead, to_operator=cast.south)
@@ -348,6 +347,7 @@ def test_a_moved_customer_takes_what_it_owes_and_its_advance_to_its_new_operator
         payments.receive_payment(
             actor=None, customer=owing, amount="800", method="cash", reference="R-10"
         )
+    services.post_pending()
     assert account(cast.south, "receivable") == Decimal("0.00")
     assert account(cast.south, "cash") == Decimal("800.00")
 

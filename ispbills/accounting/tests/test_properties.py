@@ -1,6 +1,7 @@
 """Properties of the ledger under any sequence of postings: every entry balances, every cached
 balance is the sum of its lines and the last running balance, refused postings write
-nothing, and the books agree with the customers' bills and advances."""
+nothing, and, once the outbox is drained (at any points between), every payment has its one
+entry and the books agree with the customers' bills and advances."""
 
 import datetime as dt
 from decimal import Decimal
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ispbills.accounting import services
-from ispbills.accounting.models import Account, JournalEntry, JournalLine
+from ispbills.accounting.models import Account, JournalEntry, JournalLine, PendingPosting
 from ispbills.billing import services as billing
 from ispbills.billing import voids
 from ispbills.billing.models import AdvanceDebit, Bill
@@ -136,6 +137,8 @@ OPERATIONS = st.lists(
         st.tuples(st.just("void"), st.integers(0, 20)),
         # a share (in percent) of what carol holds: above 100 is refused
         st.tuples(st.just("transfer"), st.integers(1, 120)),
+        # the poster drains the outbox: payments and reversals reach the ledger in batches
+        st.tuples(st.just("post"), st.integers(1, 3)),
     ),
     max_size=14,
 )
@@ -169,6 +172,8 @@ def run(operation: tuple[Any, ...], cast: Any, customers: list[Customer], seen: 
         at = dt.datetime(2026, 7 + month, 10, 12, tzinfo=DHAKA)
         bill = billing.generate_bill(actor=None, customer=customers[customer], at=at)
         services.post_bills([bill.pk])
+    elif kind == "post":
+        services.drain_postings(limit=args[0])
     elif kind == "void":
         invoices = list(Bill.objects.filter(kind="invoice").exclude(status="void").order_by("id"))
         if invoices:
@@ -204,7 +209,18 @@ def test_any_payments_reversals_transfers_and_bills_keep_the_books_whole(
             except DomainError:
                 pass
             seen.append(operation)
+        services.post_pending()
+        assert not PendingPosting.objects.exists()
         assert_books_consistent()
+        keys = sorted(
+            JournalEntry.objects.filter(source_type="payments.payment").values_list(
+                "source_id", "purpose"
+            )
+        )
+        assert keys == sorted(
+            (str(pk), "reversed" if kind == "reversal" else "received")
+            for pk, kind in Payment.objects.values_list("pk", "kind")
+        )
         books = {
             account.kind: account.balance
             for account in Account.objects.filter(operator=cast.north, user=None)

@@ -27,6 +27,7 @@ def carols_cash(cast: Any, register: Any) -> Account:
         reference="R-1",
         collector=cast.carol,
     )
+    services.post_pending()
     return services.account_for(cast.north, Account.Kind.CASH, cast.carol)
 
 

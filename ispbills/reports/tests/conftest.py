@@ -84,6 +84,7 @@ def books(cast: Any) -> Books:
             reference="R-1",
             collector=cast.carol,
         )
+        ledger.post_pending()
     with time_machine.travel(on(15), tick=False):
         payments.receive_payment(
             actor=None,
@@ -94,6 +95,7 @@ def books(cast: Any) -> Books:
             gateway="bkash",
             reference="TX-1",
         )
+        ledger.post_pending()
     carol_cash = ledger.account_for(cast.north, Account.Kind.CASH, cast.carol)
     north_cash = ledger.account_for(cast.north, Account.Kind.CASH)
     with time_machine.travel(on(16), tick=False):
@@ -123,6 +125,7 @@ def books(cast: Any) -> Books:
         payments.receive_payment(
             actor=None, customer=south, amount="300", method="cash", reference="R-2"
         )
+        ledger.post_pending()
     Operator.objects.filter(pk=cast.north.pk).update(balance="-2500")
     Operator.objects.filter(pk=cast.south.pk).update(balance="700")
     north_cash.refresh_from_db()
