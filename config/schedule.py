@@ -5,7 +5,7 @@ Each entry only defers an app's ``*_task``; the work lives in that app's service
 
 from procrastinate.contrib.django import app
 
-from ispbills.accounting.tasks import post_ledger_task
+from ispbills.accounting.tasks import post_ledger_task, suspend_unsettled_task
 from ispbills.billing.tasks import (
     compute_reminders_task,
     run_due_billing_task,
@@ -35,3 +35,4 @@ app.periodic(cron="11 * * * *", periodic_id="refresh_bills_vs_payments")(
     refresh_bills_vs_payments_task
 )
 app.periodic(cron="* * * * *", periodic_id="post_ledger")(post_ledger_task)
+app.periodic(cron="35 0 * * *", periodic_id="suspend_unsettled")(suspend_unsettled_task)

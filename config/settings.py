@@ -128,6 +128,9 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 # Failed logins allowed per username and per source address inside the window.
+# Days a reseller may stay below its floor (zero prepaid, minus its credit limit) before the
+# daily settlement check disables it until it adds funds.
+RESELLER_GRACE_DAYS = env_int("ISPBILLS_RESELLER_GRACE_DAYS", 7)
 LOGIN_THROTTLE_ATTEMPTS = env_int("ISPBILLS_LOGIN_THROTTLE_ATTEMPTS", 5)
 LOGIN_THROTTLE_IP_ATTEMPTS = env_int("ISPBILLS_LOGIN_THROTTLE_IP_ATTEMPTS", 20)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("ISPBILLS_LOGIN_THROTTLE_WINDOW", 900)

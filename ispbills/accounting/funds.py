@@ -21,12 +21,13 @@ Dr the parent's cash or bank, Cr its receivable from the child, and the mirror i
 books. The balance changes in the same transaction (docs/accounting.md).
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from ispbills.accounting.models import Account, JournalEntry
@@ -36,6 +37,7 @@ from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.money import ZERO, MoneyError, to_money
 from ispbills.tenancy.models import Operator
+from ispbills.tenancy.services import set_operator_active
 
 CHARGE = "billing.charge"
 FUNDS = "accounting.funds"
@@ -105,18 +107,34 @@ SELECT c.id, w.price
  WHERE w.price > 0
 """
 
-# Apply the charges to the operators' balances (locked in id order) and return what they are
-# now, with the floor each may not cross.
+# Apply changes to operators' balances (locked in id order), note since when each is below
+# its floor (zero, or minus its credit limit), and return what they are now.
 CHANGE_BALANCES = """
 WITH locked AS (
     SELECT id FROM tenancy_operator WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
 )
 UPDATE tenancy_operator o
-   SET balance = o.balance + d.delta, updated_at = now()
+   SET balance = o.balance + d.delta,
+       unsettled_since = CASE
+           WHEN o.balance + d.delta
+                < CASE WHEN o.account_type = 'credit' THEN -o.credit_limit ELSE 0 END
+           THEN coalesce(o.unsettled_since, now())
+       END,
+       updated_at = now()
   FROM unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS d(id, delta)
  WHERE o.id = d.id AND o.id IN (SELECT id FROM locked)
 RETURNING o.id, o.name, o.balance, o.account_type, o.credit_limit
 """
+
+# Why the settlement job disables an operator; funds that bring it back enable it again.
+UNSETTLED = "unsettled"
+
+
+def change_balances(deltas: dict[int, Decimal]) -> list[tuple[Any, ...]]:
+    """Add ``deltas`` to the operators' balances; returns (id, name, balance, type, limit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGE_BALANCES, {"ids": list(deltas), "deltas": list(deltas.values())})
+        return cursor.fetchall()
 
 
 class Charge(NamedTuple):
@@ -165,9 +183,7 @@ def charge(
     deltas: dict[int, Decimal] = {}
     for item in charges:
         deltas[item.child_id] = deltas.get(item.child_id, ZERO) - sign * item.amount
-    with connection.cursor() as cursor:
-        cursor.execute(CHANGE_BALANCES, {"ids": list(deltas), "deltas": list(deltas.values())})
-        rows = cursor.fetchall()
+    rows = change_balances(deltas)
     if gated:
         for pk, name, balance, account_type, credit_limit in rows:
             floor = -credit_limit if account_type == Operator.AccountType.CREDIT else ZERO
@@ -328,8 +344,8 @@ def add_funds(
         ),
     )
     entry, _child = post_many([parent_side, child_side])
-    Operator.objects.filter(pk=operator.pk).update(balance=F("balance") + amount)
-    operator.refresh_from_db(fields=["balance"])
+    change_balances({operator.pk: amount})
+    operator.refresh_from_db(fields=["balance", "unsettled_since", "is_active", "disabled_reason"])
     audit.record(
         actor,
         "operator.credited" if credit else "operator.funds_added",
@@ -340,7 +356,33 @@ def add_funds(
             "balance": [str(operator.balance - amount), str(operator.balance)],
         },
     )
+    settled = operator.unsettled_since is None
+    if settled and not operator.is_active and operator.disabled_reason.startswith(UNSETTLED):
+        set_operator_active(actor=None, operator=operator, active=True, reason="settled")
     return entry
+
+
+@transaction.atomic
+def suspend_unsettled(*, now: Any = None) -> int:
+    """Disable every operator below its floor for longer than its ISP's grace (its staff and
+    its subtree lose access until funds bring it back); returns how many."""
+    now = now or clock.now()
+    late = Operator.objects.filter(
+        parent__isnull=False,
+        is_active=True,
+        unsettled_since__lte=now - dt.timedelta(days=settings.RESELLER_GRACE_DAYS),
+    ).select_for_update()
+    count = 0
+    for operator in late:
+        set_operator_active(
+            actor=None,
+            operator=operator,
+            active=False,
+            reason=f"{UNSETTLED}: balance {operator.balance} below its floor "
+            f"{floor_of(operator)} since {operator.unsettled_since:%Y-%m-%d}",
+        )
+        count += 1
+    return count
 
 
 def charges_of(operator: Operator) -> Any:

@@ -100,3 +100,9 @@ def move_customer_books(
         operators[old_operator_id],
         operators[new_operator_id],
     )
+
+
+@jobs.task(queue="bulk")
+def suspend_unsettled_task(timestamp: int) -> int:
+    """Daily: disable resellers that stayed below their floor past the grace."""
+    return funds.suspend_unsettled()

@@ -80,7 +80,11 @@ class Operator(Scoped, models.Model):
     )
     credit_limit = money_field(verbose_name=_("credit limit"))
     balance = money_field(verbose_name=_("balance"), editable=False)
+    # Since when the balance is below what the account type allows (zero, or minus the
+    # credit limit): past the ISP's grace the operator is disabled until it settles.
+    unsettled_since = models.DateTimeField(_("unsettled since"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
     path = models.CharField(max_length=255, editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -290,9 +290,10 @@ def set_operator_active(
     access = access_of(actor)
     if actor is not None and operator.pk == access.operator_id:
         raise NotAllowedError(_("You cannot disable your own operator."))
-    updated = Operator.objects.filter(pk=operator.pk).update(is_active=active)
+    why = "" if active else (reason or "")[:200]
+    updated = Operator.objects.filter(pk=operator.pk).update(is_active=active, disabled_reason=why)
     if updated:
-        operator.is_active = active
+        operator.is_active, operator.disabled_reason = active, why
         audit.record(
             actor,
             "operator.enabled" if active else "operator.disabled",

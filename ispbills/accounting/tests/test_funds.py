@@ -358,3 +358,43 @@ def test_a_customer_with_nothing_owed_or_ahead_moves_without_an_entry(cast, regi
     customers.transfer_customer(actor=cast.alice, customer=customer, to_operator=cast.south)
 
     assert not JournalEntry.objects.filter(source_type="customers.customer").exists()
+
+
+def test_a_reseller_below_its_floor_past_the_grace_is_disabled_until_it_settles(
+    cast, register, settings
+):
+    settings.RESELLER_GRACE_DAYS = 7
+    since_2025(register, operator=cast.south)
+    billing.run_billing(tenant_id=cast.acme.pk, at=NOV)  # South is charged 800 from zero
+    south = Operator.objects.get(pk=cast.south.pk)
+    assert south.balance == Decimal("-800.00")
+    since = south.unsettled_since
+    assert since is not None
+
+    assert funds.suspend_unsettled(now=since + dt.timedelta(days=6)) == 0
+    assert funds.suspend_unsettled(now=since + dt.timedelta(days=7, minutes=1)) == 1
+
+    south.refresh_from_db()
+    assert not south.is_active
+    assert south.disabled_reason.startswith("unsettled: balance -800.00 below its floor 0.00")
+    assert not cast.fresh(cast.sue).membership.is_usable()
+    funds.add_funds(actor=None, operator=south, amount="500", reference="S-1")
+    south.refresh_from_db()
+    assert (south.is_active, south.unsettled_since) == (False, since)  # still short
+
+    funds.add_funds(actor=None, operator=south, amount="300", reference="S-2")
+
+    south.refresh_from_db()
+    assert (south.is_active, south.unsettled_since, south.disabled_reason) == (True, None, "")
+    assert AuditEvent.objects.filter(verb="operator.enabled", object_id=str(south.pk)).exists()
+
+
+def test_funds_do_not_bring_back_an_operator_disabled_for_another_reason(cast):
+    from ispbills.tenancy.services import set_operator_active
+
+    set_operator_active(actor=cast.alice, operator=cast.south, active=False, reason="fraud")
+
+    funds.add_funds(actor=None, operator=cast.south, amount="100", reference="S-1")
+
+    south = Operator.objects.get(pk=cast.south.pk)
+    assert (south.is_active, south.disabled_reason) == (False, "fraud")
