@@ -49,15 +49,13 @@ MOVE = "customers.customer"
 WHOLESALE_SQL = """
 WITH b AS (
     SELECT b.tenant_id, b.operator_id, coalesce(p.parent_id, p.id) AS master,
-           coalesce((l.line->>'days')::numeric, 1) AS days,
-           coalesce((l.line->>'of')::numeric, 1) AS of_days,
+           -- An invoice's first line is its package's, with its share of the period.
+           coalesce((b.lines->0->>'days')::numeric, 1) AS days,
+           coalesce((b.lines->0->>'of')::numeric, 1) AS of_days,
            count(*) AS bills
       FROM billing_bill b
+      JOIN tenancy_operator bo ON bo.id = b.operator_id AND bo.parent_id IS NOT NULL
       JOIN catalog_package p ON p.id = b.package_id
-      LEFT JOIN LATERAL (
-          SELECT x AS line FROM jsonb_array_elements(b.lines) x
-           WHERE x->>'kind' = 'package' LIMIT 1
-      ) l ON true
      WHERE b.id = ANY(%(ids)s) AND b.kind = 'invoice'
      GROUP BY 1, 2, 3, 4, 5
 ), edges AS (
