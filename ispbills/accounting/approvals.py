@@ -161,9 +161,9 @@ def approve(*, actor: Any, request: TransferRequest, note: str = "") -> Transfer
 
 
 @transaction.atomic
-def reject(*, actor: Any, request: TransferRequest, reason: str) -> TransferRequest:
-    """Refuse the request, saying why; no money moves."""
-    reason = (reason or "").strip()[:200]
+def reject(*, actor: Any, request: TransferRequest, note: str) -> TransferRequest:
+    """Refuse the request, saying why in ``note``; no money moves."""
+    reason = (note or "").strip()[:200]
     if not reason:
         raise DomainError(_("Say why it is rejected."), fields={"reason": [_("Required.")]})
     request, _operator = _decide(actor, request)

@@ -135,6 +135,23 @@ def change_balances(deltas: dict[int, Decimal]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+def _entry(
+    operator: Operator, source: tuple[str, str], purpose: str, memo: str, lines: list[Any]
+) -> Posting:
+    """One operator's entry of a movement between two operators: each side is posted in its
+    own books, so neither sees the other's accounts."""
+    source_type, source_id = source
+    return Posting(
+        tenant_id=operator.tenant_id,
+        operator_id=operator.pk,
+        memo=memo[:200],
+        source_type=source_type,
+        source_id=source_id,
+        purpose=purpose,
+        lines=lines,
+    )
+
+
 class Charge(NamedTuple):
     """What one operator is charged by its parent for a set of bills."""
 
@@ -196,28 +213,25 @@ def charge(
         child, parent = operators[item.child_id], operators[item.parent_id]
         amount = sign * item.amount
         verb = "charged" if sign > 0 else "refunded"
+        source = (CHARGE, source_id)
         postings += [
-            Posting(
-                tenant_id=item.tenant_id,
-                operator_id=child.pk,
-                memo=f"Wholesale {verb} by {parent.name}",
-                source_type=CHARGE,
-                source_id=source_id,
-                purpose=f"charge:{child.pk}",
-                lines=chart.legs(
+            _entry(
+                child,
+                source,
+                f"charge:{child.pk}",
+                f"Wholesale {verb} by {parent.name}",
+                chart.legs(
                     child,
                     (Account.Kind.WHOLESALE, amount),
                     (Account.Kind.OPERATOR_PAYABLE, -amount, parent.pk),
                 ),
             ),
-            Posting(
-                tenant_id=item.tenant_id,
-                operator_id=parent.pk,
-                memo=f"Wholesale {verb} to {child.name}",
-                source_type=CHARGE,
-                source_id=source_id,
-                purpose=f"sale:{child.pk}",
-                lines=chart.legs(
+            _entry(
+                parent,
+                source,
+                f"sale:{child.pk}",
+                f"Wholesale {verb} to {child.name}",
+                chart.legs(
                     parent,
                     (Account.Kind.OPERATOR_RECEIVABLE, amount, child.pk),
                     (Account.Kind.REVENUE, -amount),
@@ -315,27 +329,21 @@ def add_funds(
     source = Account.Kind.EXPENSES if credit else method
     verb = "credit" if credit else "funds"
     memo = f"{operator.name} {verb} · {reference}" + (f" · {note.strip()}" if note.strip() else "")
-    parent_side = Posting(
-        tenant_id=operator.tenant_id,
-        operator_id=parent.pk,
-        memo=memo[:200],
-        source_type=FUNDS,
-        source_id=reference,
-        purpose=f"received:{operator.pk}",
-        lines=chart.legs(
-            parent,
-            (source, amount),
-            (Account.Kind.OPERATOR_RECEIVABLE, -amount, operator.pk),
+    parent_side = _entry(
+        parent,
+        (FUNDS, reference),
+        f"received:{operator.pk}",
+        memo,
+        chart.legs(
+            parent, (source, amount), (Account.Kind.OPERATOR_RECEIVABLE, -amount, operator.pk)
         ),
     )
-    child_side = Posting(
-        tenant_id=operator.tenant_id,
-        operator_id=operator.pk,
-        memo=memo[:200],
-        source_type=FUNDS,
-        source_id=reference,
-        purpose=f"paid:{operator.pk}",
-        lines=chart.legs(
+    child_side = _entry(
+        operator,
+        (FUNDS, reference),
+        f"paid:{operator.pk}",
+        memo,
+        chart.legs(
             operator,
             (Account.Kind.OPERATOR_PAYABLE, amount, parent.pk),
             (Account.Kind.REVENUE if credit else method, -amount),
@@ -416,28 +424,24 @@ def move_customer_books(customer: Any, old: Operator, new: Operator) -> list[Jou
     memo = f"{customer.username} moved from {old.name} to {new.name}"
     return post_many(
         [
-            Posting(
-                tenant_id=old.tenant_id,
-                operator_id=old.pk,
-                memo=memo,
-                source_type=MOVE,
-                source_id=key,
-                purpose="left",
-                lines=chart.legs(
+            _entry(
+                old,
+                (MOVE, key),
+                "left",
+                memo,
+                chart.legs(
                     old,
                     (Account.Kind.RECEIVABLE, -owed),
                     (Account.Kind.ADVANCES, advance),
                     (Account.Kind.OPERATOR_RECEIVABLE, owed - advance, new.pk),
                 ),
             ),
-            Posting(
-                tenant_id=new.tenant_id,
-                operator_id=new.pk,
-                memo=memo,
-                source_type=MOVE,
-                source_id=key,
-                purpose="joined",
-                lines=chart.legs(
+            _entry(
+                new,
+                (MOVE, key),
+                "joined",
+                memo,
+                chart.legs(
                     new,
                     (Account.Kind.RECEIVABLE, owed),
                     (Account.Kind.ADVANCES, -advance),

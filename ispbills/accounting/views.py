@@ -162,7 +162,24 @@ class OperatorFundsView(ObjectDetailView):
         return context
 
 
-class AddFundsView(ServiceFormView):
+class FormOnObjectMixin:
+    """A service form about one object (found by ``get_object``) that it does not edit."""
+
+    title: Any
+    object: Any
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()  # type: ignore[misc]
+        kwargs["instance"] = None
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        context["title"] = f"{self.title}: {self.object}"
+        return context
+
+
+class AddFundsView(FormOnObjectMixin, ServiceFormView):
     """Record funds a reseller paid its parent, or a credit the parent grants."""
 
     model = Operator
@@ -177,16 +194,6 @@ class AddFundsView(ServiceFormView):
 
     def get_queryset(self) -> QuerySet[Operator]:
         return super().get_queryset().filter(parent__isnull=False)
-
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["instance"] = None
-        return kwargs
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["title"] = f"{self.title}: {self.object}"
-        return context
 
     def perform(self, form: Any) -> JournalEntry:
         data = form.cleaned_data
@@ -303,7 +310,7 @@ class FundsRequestView(ServiceFormView):
         )
 
 
-class TransferDecisionView(ServiceFormView):
+class TransferDecisionView(FormOnObjectMixin, ServiceFormView):
     """Approve (posting the money) or reject a pending request."""
 
     model = TransferRequest
@@ -315,16 +322,6 @@ class TransferDecisionView(ServiceFormView):
     def get_object(self) -> Any:
         queryset = TransferRequest.objects.restrict(self.request.user, "view")
         return get_object_or_404(queryset, pk=self.kwargs["pk"])
-
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["instance"] = None
-        return kwargs
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["title"] = f"{self.title}: {self.object}"
-        return context
 
     def perform(self, form: Any) -> TransferRequest:
         note = form.cleaned_data.get("note") or ""
@@ -338,4 +335,4 @@ class TransferRejectView(TransferDecisionView):
 
     def perform(self, form: Any) -> TransferRequest:
         reason = form.cleaned_data["reason"]
-        return approvals.reject(actor=self.request.user, request=self.object, reason=reason)
+        return approvals.reject(actor=self.request.user, request=self.object, note=reason)

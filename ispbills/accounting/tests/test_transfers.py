@@ -116,8 +116,8 @@ def test_a_rejection_says_why_and_moves_no_money(cast):
     )
 
     with pytest.raises(DomainError):
-        approvals.reject(actor=cast.alice, request=request, reason="  ")
-    rejected = approvals.reject(actor=cast.alice, request=request, reason="not on the statement")
+        approvals.reject(actor=cast.alice, request=request, note="  ")
+    rejected = approvals.reject(actor=cast.alice, request=request, note="not on the statement")
 
     assert (rejected.status, rejected.decision_note) == ("rejected", "not on the statement")
     assert rejected.entry is None

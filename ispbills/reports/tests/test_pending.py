@@ -21,7 +21,7 @@ def requests(cast: Any) -> Any:
     south = approvals.request_funds(
         actor=cast.sue, operator=cast.south, amount="75", reference="S-1", method="cash"
     )
-    approvals.reject(actor=cast.alice, request=south, reason="no slip")
+    approvals.reject(actor=cast.alice, request=south, note="no slip")
     return north, point
 
 

@@ -151,6 +151,17 @@ class TransferRequestViewSet(ScopedReadOnlyViewSet):
                 )
         return self.respond(request, transfer, status.HTTP_201_CREATED)
 
+    def decide(self, request: Request, decision: Any) -> Response:
+        body = serializers.DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            transfer = decision(
+                actor=request.user,
+                request=self.get_object(),
+                note=body.validated_data.get("note", ""),
+            )
+        return self.respond(request, transfer, status.HTTP_200_OK)
+
     @extend_schema(
         summary="Approve: post the money (the requester cannot approve its own).",
         request=serializers.DecisionSerializer,
@@ -158,15 +169,7 @@ class TransferRequestViewSet(ScopedReadOnlyViewSet):
     )
     @action(detail=True, methods=["post"], serializer_class=serializers.DecisionSerializer)
     def approve(self, request: Request, pk: Any = None) -> Response:
-        body = serializers.DecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            transfer = approvals.approve(
-                actor=request.user,
-                request=self.get_object(),
-                note=body.validated_data.get("note", ""),
-            )
-        return self.respond(request, transfer, status.HTTP_200_OK)
+        return self.decide(request, approvals.approve)
 
     @extend_schema(
         summary="Reject with a note saying why; no money moves.",
@@ -175,12 +178,4 @@ class TransferRequestViewSet(ScopedReadOnlyViewSet):
     )
     @action(detail=True, methods=["post"], serializer_class=serializers.DecisionSerializer)
     def reject(self, request: Request, pk: Any = None) -> Response:
-        body = serializers.DecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            transfer = approvals.reject(
-                actor=request.user,
-                request=self.get_object(),
-                reason=body.validated_data.get("note", ""),
-            )
-        return self.respond(request, transfer, status.HTTP_200_OK)
+        return self.decide(request, approvals.reject)
