@@ -111,3 +111,7 @@ class DecisionForm(ScopedForm):
 
 class RejectForm(ScopedForm):
     reason = forms.CharField(label=_("Why"), max_length=200)
+
+
+class CloseOperatorForm(ScopedForm):
+    reason = forms.CharField(label=_("Why"), max_length=150)

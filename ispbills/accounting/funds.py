@@ -30,12 +30,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from ispbills.accounting.models import Account, JournalEntry
+from ispbills.accounting.models import Account, JournalEntry, TransferRequest
 from ispbills.accounting.services import Chart, Posting, entry_for, post_many
 from ispbills.core import audit, clock
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.money import ZERO, MoneyError, to_money
+from ispbills.customers.models import Customer
 from ispbills.tenancy.models import Operator
 from ispbills.tenancy.services import set_operator_active
 
@@ -449,4 +450,73 @@ def move_customer_books(customer: Any, old: Operator, new: Operator) -> list[Jou
                 ),
             ),
         ]
+    )
+
+
+# ---- closing an operator --------------------------------------------------------------------
+
+CLOSED = "closed"
+
+# Accounts that must hold nothing before an operator closes: money in hand, what customers owe
+# or paid ahead, and what it owes or is owed by other operators. Revenue, VAT, fees, expenses
+# and wholesale cost are its history and stay as they are.
+SETTLED_KINDS = (
+    Account.Kind.CASH,
+    Account.Kind.BANK,
+    Account.Kind.GATEWAY_CLEARING,
+    Account.Kind.RECEIVABLE,
+    Account.Kind.ADVANCES,
+    Account.Kind.OPERATOR_RECEIVABLE,
+    Account.Kind.OPERATOR_PAYABLE,
+)
+
+
+def unsettled_reasons(operator: Operator) -> list[str]:
+    """Why the operator cannot close yet (nothing: it may)."""
+    reasons = []
+    if Operator.objects.filter(parent=operator, is_active=True).exists():
+        reasons.append(_("Close or disable its sub-operators first."))
+    customers = Customer.objects.filter(operator=operator).exclude(status="deleted").count()
+    if customers:
+        reasons.append(
+            _("%(count)s customers are still its own: move them or delete them.")
+            % {"count": customers}
+        )
+    if operator.balance:
+        reasons.append(
+            _("Its balance with its parent is %(balance)s, not zero.")
+            % {"balance": operator.balance}
+        )
+    for account in Account.objects.filter(operator=operator, kind__in=SETTLED_KINDS).exclude(
+        balance=0
+    ):
+        reasons.append(
+            _("%(account)s holds %(balance)s.") % {"account": account, "balance": account.balance}
+        )
+    if TransferRequest.objects.filter(operator=operator, status="pending").exists():
+        reasons.append(_("Transfer requests of it wait for a decision."))
+    return reasons
+
+
+@transaction.atomic
+def close_operator(*, actor: Any, operator: Operator, reason: str) -> Operator:
+    """Close a settled operator for good: it is disabled (its staff lose access) and its
+    records, bills and ledger stay as an archive. Refused, naming everything still open,
+    while money or customers are left."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    if operator.parent_id is None:
+        raise DomainError(_("The group admin's own node is not closed; disable the ISP."))
+    require(actor, "accounting.change", operator.parent)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why it is closed."), fields={"reason": [_("Required.")]})
+    if operator.disabled_reason.startswith(CLOSED):
+        raise ConflictError(_("%(operator)s is already closed.") % {"operator": operator})
+    reasons = unsettled_reasons(operator)
+    if reasons:
+        raise ConflictError(
+            " ".join([_("%(operator)s is not settled:") % {"operator": operator}, *reasons])
+        )
+    return set_operator_active(
+        actor=actor, operator=operator, active=False, reason=f"{CLOSED}: {reason}"[:200]
     )

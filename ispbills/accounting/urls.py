@@ -11,6 +11,7 @@ urlpatterns = [
     path("journal/transfer/", views.TransferView.as_view(), name="transfer"),
     path("operators/<int:pk>/funds/", views.OperatorFundsView.as_view(), name="operator_funds"),
     path("operators/<int:pk>/funds/add/", views.AddFundsView.as_view(), name="operator_add_funds"),
+    path("operators/<int:pk>/close/", views.CloseOperatorView.as_view(), name="operator_close"),
     path("transfers/", views.TransferRequestListView.as_view(), name="transferrequest_list"),
     path("transfers/handover/", views.HandoverRequestView.as_view(), name="handover"),
     path("transfers/funds/", views.FundsRequestView.as_view(), name="funds_request"),

@@ -17,6 +17,7 @@ from ispbills.accounting.filtersets import (
 )
 from ispbills.accounting.forms import (
     AddFundsForm,
+    CloseOperatorForm,
     DecisionForm,
     FundsRequestForm,
     HandoverForm,
@@ -150,14 +151,20 @@ class OperatorFundsView(ObjectDetailView):
         operator = self.object
         entries = funds.charges_of(operator).restrict(self.request.user, "view")
         access = access_of(self.request.user)
+        parent_reached = (
+            Operator.objects.restrict(self.request.user, "view")
+            .filter(pk=operator.parent_id)
+            .exists()
+        )
         context.update(
             floor=funds.floor_of(operator),
             entries=with_lines(entries)[:LEDGER_PAGE],
             show_money=access.can("money.view"),
-            may_add=AddFundsView.allows(access)
-            and Operator.objects.restrict(self.request.user, "view")
-            .filter(pk=operator.parent_id)
-            .exists(),
+            may_add=AddFundsView.allows(access) and parent_reached,
+            may_close=CloseOperatorView.allows(access)
+            and parent_reached
+            and not operator.disabled_reason.startswith(funds.CLOSED),
+            unsettled=funds.unsettled_reasons(operator),
         )
         return context
 
@@ -209,6 +216,31 @@ class AddFundsView(FormOnObjectMixin, ServiceFormView):
 
     def get_success_url_for(self, obj: Any) -> str:
         return reverse("accounting:operator_funds", args=[self.object.pk])
+
+
+class CloseOperatorView(FormOnObjectMixin, ServiceFormView):
+    """Close a settled reseller for good, keeping its records."""
+
+    model = Operator
+    action = "view"
+    form_class = CloseOperatorForm
+    title = gettext_lazy("Close operator")
+    success_message = gettext_lazy("%(object)s is closed.")
+
+    @classmethod
+    def allows(cls, access: Any) -> bool:
+        return access.can("accounting.change") and access.can("operators.change")
+
+    def get_queryset(self) -> QuerySet[Operator]:
+        return super().get_queryset().filter(parent__isnull=False)
+
+    def perform(self, form: Any) -> Operator:
+        return funds.close_operator(
+            actor=self.request.user, operator=self.object, reason=form.cleaned_data["reason"]
+        )
+
+    def get_success_url_for(self, obj: Any) -> str:
+        return reverse("accounting:operator_funds", args=[obj.pk])
 
 
 class TransferRequestListView(ObjectListView):

@@ -398,3 +398,71 @@ def test_funds_do_not_bring_back_an_operator_disabled_for_another_reason(cast):
 
     south = Operator.objects.get(pk=cast.south.pk)
     assert (south.is_active, south.disabled_reason) == (False, "fraud")
+
+
+def test_an_operator_closes_only_once_settled_and_keeps_its_books(cast, register):
+    customer = since_2025(register, operator=cast.south)
+    funds.add_funds(actor=None, operator=cast.south, amount="800", reference="S-1", method="bank")
+    billing.generate_bill(actor=None, customer=customer, at=NOV)  # owed 800, balance 0
+
+    with pytest.raises(ConflictError) as refused:
+        funds.close_operator(actor=cast.alice, operator=cast.south, reason="left the network")
+    message = str(refused.value)
+    assert "1 customers are still its own" in message
+    assert "Customer receivables holds 800.00." in message
+    assert "Bank holds -800.00." in message
+    assert Operator.objects.get(pk=cast.south.pk).is_active
+
+    with time_machine.travel(NOV, tick=False):
+        payments.receive_payment(
+            actor=None, customer=customer, amount="800", method="transfer", reference="T-1"
+        )
+    services.post_pending()
+    customers.delete_customer(actor=cast.alice, customer=customer, reason="moved away")
+    clearing = services.account_for(cast.south, Account.Kind.GATEWAY_CLEARING)
+    bank = services.account_for(cast.south, Account.Kind.BANK)
+    services.transfer(actor=None, source=clearing, target=bank, amount="800", reference="SET-1")
+    entries = JournalEntry.objects.count()
+
+    closed = funds.close_operator(actor=cast.alice, operator=cast.south, reason="left")
+
+    assert (closed.is_active, closed.disabled_reason) == (False, "closed: left")
+    assert JournalEntry.objects.count() == entries  # the books stay as they were
+    assert Bill.objects.filter(operator=cast.south).count() == 1
+    with pytest.raises(ConflictError, match="already closed"):
+        funds.close_operator(actor=cast.alice, operator=cast.south, reason="again")
+
+
+def test_only_the_parents_staff_close_an_operator(cast):
+    for who in ("bob", "sue", "ann", "nina", "mallory"):
+        with pytest.raises(NotAllowedError):
+            funds.close_operator(
+                actor=cast.fresh(getattr(cast, who)), operator=cast.south, reason="x"
+            )
+    with pytest.raises(DomainError):
+        funds.close_operator(actor=cast.alice, operator=cast.acme_root, reason="x")
+
+    assert Operator.objects.filter(tenant=cast.acme, is_active=True).count() == 4
+
+
+def test_the_funds_page_lists_what_keeps_an_operator_open_then_closes_it(cast, api_for):
+    Operator.objects.filter(pk=cast.north_point.pk).update(balance="-5")
+    page = client_as(cast.alice).get(f"/operators/{cast.north_point.pk}/funds/").content.decode()
+    assert "Its balance with its parent is -5.00, not zero." in page
+    assert 'data-testid="close-operator"' not in page
+    refused = api_for(cast.alice).post(
+        f"/api/v1/operators/{cast.north_point.pk}/close/", {"note": "x"}, format="json"
+    )
+    assert refused.status_code == 409
+
+    Operator.objects.filter(pk=cast.north_point.pk).update(balance="0")
+    page = client_as(cast.alice).get(f"/operators/{cast.north_point.pk}/funds/").content.decode()
+    assert 'data-testid="close-operator"' in page
+    response = client_as(cast.alice).post(
+        f"/operators/{cast.north_point.pk}/close/", {"reason": "merged into North"}
+    )
+
+    assert response.status_code == 302
+    assert Operator.objects.get(pk=cast.north_point.pk).disabled_reason == (
+        "closed: merged into North"
+    )

@@ -116,7 +116,18 @@ class OperatorFundsSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Operator
-        fields = ["id", "name", "parent", "account_type", "credit_limit", "balance", "floor"]
+        fields = [
+            "id",
+            "name",
+            "parent",
+            "account_type",
+            "credit_limit",
+            "balance",
+            "floor",
+            "unsettled_since",
+            "is_active",
+            "disabled_reason",
+        ]
         read_only_fields = fields
 
     def get_floor(self, operator: Operator) -> str:

@@ -58,7 +58,7 @@ class OperatorFundsViewSet(ScopedGenericViewSet):
 
     queryset = Operator.objects.filter(parent__isnull=False)
     serializer_class = serializers.OperatorFundsSerializer
-    action_permissions = {"funds": "view"}
+    action_permissions = {"funds": "view", "close": "view"}
 
     @extend_schema(
         summary="The reseller's balance with its parent; POST records funds it paid (or a "
@@ -88,6 +88,25 @@ class OperatorFundsViewSet(ScopedGenericViewSet):
             serializers.JournalEntrySerializer(entry, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        summary="Close a settled reseller for good (disabled, records kept); 409 names what "
+        "is still open.",
+        request=serializers.DecisionSerializer,
+        responses={200: serializers.OperatorFundsSerializer},
+    )
+    @action(detail=True, methods=["post"], serializer_class=serializers.DecisionSerializer)
+    def close(self, request: Request, pk: Any = None) -> Response:
+        body = serializers.DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            operator = funds.close_operator(
+                actor=request.user,
+                operator=self.get_object(),
+                reason=body.validated_data.get("note", ""),
+            )
+        data = serializers.OperatorFundsSerializer(operator, context={"request": request})
+        return Response(data.data)
 
 
 class TransferRequestViewSet(ScopedReadOnlyViewSet):
