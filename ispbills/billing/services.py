@@ -158,12 +158,17 @@ LINES_SQL = """('[{{"kind": "package", "amount": "' || subtotal || '", "days": '
 ISSUE_TAIL = """
 fresh AS (
     SELECT source.*, expiry.new_expiry,
-           source.expires_at IS NOT NULL AND source.expires_at < expiry.new_expiry AS extends,
-           (SELECT last_number FROM billing_invoicecounter WHERE tenant_id = source.tenant_id)
-           + row_number() OVER (PARTITION BY tenant_id ORDER BY customer_id) AS number
+           source.expires_at < expiry.new_expiry AS extends,
+           (SELECT last_number FROM billing_invoicecounter WHERE tenant_id = %(tenant)s)
+           + row_number() OVER (ORDER BY customer_id) AS number
       FROM source, LATERAL (
-          SELECT greatest(((source.period_end + 1)::timestamp AT TIME ZONE source.timezone),
-                          now() + make_interval(days => source.min_validity_days)) AS new_expiry
+          -- Only for a customer with an expiry whose bill the advance pays in full.
+          SELECT CASE WHEN source.expires_at IS NOT NULL
+                           AND source.advance_applied = source.total
+                      THEN greatest(
+                          (source.period_end + 1)::timestamp AT TIME ZONE source.timezone,
+                          now() + make_interval(days => source.min_validity_days))
+                 END AS new_expiry
       ) expiry
      WHERE skip IS NULL
 ), bills AS (
@@ -192,28 +197,29 @@ fresh AS (
     -- the paid period, at least the billing profile's minimum validity.
     UPDATE customers_customer cu
        SET advance_balance = cu.advance_balance - bills.advance_applied,
-           expires_at = CASE WHEN bills.status = 'paid' AND f.extends THEN f.new_expiry
-                             ELSE cu.expires_at END
+           expires_at = CASE WHEN f.extends THEN f.new_expiry ELSE cu.expires_at END
       FROM bills JOIN fresh f ON f.customer_id = bills.customer_id
-     WHERE cu.id = bills.customer_id
-       AND (bills.advance_applied > 0 OR (bills.status = 'paid' AND f.extends))
-    RETURNING cu.id, bills.status = 'paid' AND f.extends AS extended
+     WHERE cu.id = bills.customer_id AND (bills.advance_applied > 0 OR f.extends)
+    RETURNING cu.id, f.extends AS extended
+), totals AS (
+    SELECT count(*) AS count, coalesce(sum(total), 0) AS total,
+           coalesce(sum(advance_applied), 0) AS applied, array_agg(id) AS ids
+      FROM bills
 ), bump AS (
     UPDATE billing_invoicecounter n
-       SET last_number = n.last_number + issued.count
-      FROM (SELECT tenant_id, count(*) AS count FROM bills GROUP BY tenant_id) issued
-     WHERE n.tenant_id = issued.tenant_id
+       SET last_number = n.last_number + totals.count
+      FROM totals
+     WHERE n.tenant_id = %(tenant)s AND totals.count > 0
     RETURNING 1
 ), skipped AS (
     SELECT skip, count(*) AS count FROM source WHERE skip IS NOT NULL GROUP BY skip
 )
-SELECT (SELECT count(*) FROM bills),
-       (SELECT coalesce(sum(total), 0) FROM bills),
-       (SELECT coalesce(sum(advance_applied), 0) FROM bills),
+SELECT totals.count, totals.total, totals.applied,
        (SELECT coalesce(jsonb_object_agg(skip, count), '{{}}') FROM skipped),
        (SELECT count(*) FROM debits) + (SELECT count(*) FROM advance) + (SELECT count(*) FROM bump),
-       (SELECT array_agg(id) FROM bills),
+       totals.ids,
        (SELECT array_agg(id) FROM advance WHERE extended)
+  FROM totals
 """
 
 # Price and issue in one statement (a bill made by hand, bulk issuing).
