@@ -136,10 +136,15 @@ bounds AS MATERIALIZED (
 
 PREVIEW_SQL = f"WITH {PRICED_SQL} SELECT * FROM ready"
 
-# PostgreSQL's JIT compiles these long expressions for a minute before running them in a
-# second: off for the pricing statements (their transaction only). A batch's rows are sorted
-# and hashed in memory (50,000 priced rows are about 40 MB).
-NO_JIT = "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'"
+# Settings of the pricing statements (their transaction only). PostgreSQL's JIT compiles
+# these long expressions for a minute before running them in a second: off. A batch's rows
+# are sorted and hashed in memory (50,000 priced rows are about 40 MB). And never a
+# sequential scan where an index serves: planned while the bill table is empty (an ISP's
+# first run, or a batch planned while the one before is being inserted), the "already
+# billed" probe would otherwise scan the whole table for every customer.
+PRICING_SETTINGS = (
+    "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL enable_seqscan = off"
+)
 
 # A priced row's lines as JSON text, parsed once: jsonb_build_object and || take 2.4 times
 # as long. Every value is a number, a boolean or a choice's key (nothing to escape).
@@ -298,7 +303,7 @@ def lock_counters(tenant_id: int) -> int:
 def preview(customer: Any, *, at: dt.datetime | None = None) -> Preview:
     """The bill ``customer`` would get for the period holding ``at`` (default now)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(NO_JIT)
+        cursor.execute(PRICING_SETTINGS)
         cursor.execute(
             PREVIEW_SQL.format(where="cu.id = %(customer)s"),
             {
@@ -345,7 +350,7 @@ def _issue(
     sql: str, params: dict[str, Any]
 ) -> tuple[int, Decimal, Decimal, dict[str, int], list[int]]:
     with connection.cursor() as cursor:
-        cursor.execute(NO_JIT)
+        cursor.execute(PRICING_SETTINGS)
         cursor.execute(sql, params)
         count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
     # Extended expiries reach RADIUS (the Expiration item) in the same transaction.
@@ -415,7 +420,7 @@ def _price_ahead(
     with transaction.atomic(), connection.cursor() as cursor:
         if lane:  # one snapshot for the prices and the counter
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute(NO_JIT)
+        cursor.execute(PRICING_SETTINGS)
         cursor.execute(
             "SELECT min(id), max(id), count(*) FROM (SELECT id FROM customers_customer "
             "WHERE tenant_id = %s AND id > %s ORDER BY id LIMIT %s) ids",
