@@ -205,9 +205,11 @@ def run(args: argparse.Namespace) -> int:
     reset(tenant)
 
     naive_rate = naive(tenant, args.naive_sample)
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     billing = run_billing(tenant_id=tenant.pk, at=AT)
     seconds = time.perf_counter() - started
+    print(f"load average (1 min) {load:.2f} before the run, {os.getloadavg()[0]:.2f} after")
     billed = billing.summary["billed"]
     rows, copy_seconds = copy_limit(billing.pk)
 
