@@ -7,6 +7,7 @@ customer of an ISP, batch by batch. The rules are in docs/billing.md.
 """
 
 import datetime as dt
+import functools
 import json
 import logging
 import queue
@@ -29,7 +30,7 @@ from ispbills.core.errors import ConflictError, DomainError
 from ispbills.core.jobs import Progress
 from ispbills.core.money import ZERO
 from ispbills.radius.accounting import cycle_start_sql, next_cycle_start_sql
-from ispbills.radius.provisioning import provision_customers
+from ispbills.radius.provisioning import provision_status
 from ispbills.tenancy.models import Operator
 
 log = logging.getLogger(__name__)
@@ -353,8 +354,10 @@ def _issue(
         cursor.execute(PRICING_SETTINGS)
         cursor.execute(sql, params)
         count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
-    # Extended expiries reach RADIUS (the Expiration item) in the same transaction.
-    provision_customers(extended or [])
+    # Extended expiries reach RADIUS (the Expiration item) in the same transaction: only the
+    # rows a customer's status and expiry decide are compared and the differing ones written
+    # (no password decrypted, as rewriting all of a customer's rows would).
+    provision_status(extended or [])
     events.emit("bills.issued", bill_ids=list(ids or []), run_id=params.get("run_id"))
     # Django reads jsonb as text (its JSONField decodes it); so do we.
     return count, Decimal(total), Decimal(applied), json.loads(skipped), list(ids or [])
@@ -504,20 +507,25 @@ def run_billing(
     at = at or timezone.now()
     root = Operator.objects.get(tenant_id=tenant_id, parent__isnull=True)
     require(actor, "billing.add", root)
-    tenant_zone = root.tenant.timezone
+    run = functools.partial(
+        _run_locked,
+        tenant_id=tenant_id,
+        at=at,
+        actor=actor,
+        batch=batch,
+        progress=progress,
+        job_run_id=job_run_id,
+        run_date=timezone.localtime(at, zoneinfo.ZoneInfo(root.tenant.timezone)).date(),
+        root=root,
+    )
+    if connection.in_atomic_block:  # one lane: the lock goes with the caller's transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [RUN_LOCK_CLASS, tenant_id])
+        return run()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, tenant_id])
     try:
-        return _run_locked(
-            tenant_id=tenant_id,
-            at=at,
-            actor=actor,
-            batch=batch,
-            progress=progress,
-            job_run_id=job_run_id,
-            run_date=timezone.localtime(at, zoneinfo.ZoneInfo(tenant_zone)).date(),
-            root=root,
-        )
+        return run()
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, tenant_id])
@@ -535,7 +543,7 @@ def _run_locked(
     root: Operator,
 ) -> BillingRun:
     _drop_stages(tenant_id)
-    lock_counters(tenant_id) if connection.in_atomic_block else _create_counter(tenant_id)
+    InvoiceCounter.objects.get_or_create(tenant_id=tenant_id)  # the pricing lane reads it
     run = BillingRun.objects.create(
         tenant_id=tenant_id,
         operator=root,
@@ -622,10 +630,6 @@ def _run_locked(
     run.save(update_fields=["status", "finished_at", "updated_at"])
     audit.record(actor, "billing.run", run, changes={"summary": [None, summary]})
     return run
-
-
-def _create_counter(tenant_id: int) -> None:
-    InvoiceCounter.objects.get_or_create(tenant_id=tenant_id)
 
 
 def _stop_lane(
