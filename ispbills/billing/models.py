@@ -8,6 +8,7 @@ when shown. A bill is never deleted: voiding it writes a reversal bill that canc
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -87,10 +88,12 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         PAID = "paid", _("Paid")
         VOID = "void", _("Void")
 
-    # Bills are the biggest table a run writes: no index another one already covers (tenant:
-    # bill_number; customer: bill_customer; run: bill_run), and the database checks only the
-    # customer reference on insert; the others are written by the services alone and guarded
-    # on delete by Django (PROTECT / SET_NULL), which is what a million-bill run can afford.
+    # Bills are the biggest table a run writes, so each costs four B-tree entries: the key,
+    # bill_number (the tenant's lists), bill_once_per_period (also a customer's bills) and
+    # bill_status_due; the run's bills are found through a BRIN index (runs come in order).
+    # No reference is checked by the database on insert: the services alone write them (a
+    # bill from a customer row it read, a reversal from the bill it locked) and Django
+    # guards them on delete (PROTECT / SET_NULL). docs/adr/0006-billing-run-two-lanes.md.
     tenant = models.ForeignKey(
         "tenancy.Tenant",
         on_delete=models.PROTECT,
@@ -99,12 +102,20 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         db_constraint=False,
     )
     operator = models.ForeignKey(
-        "tenancy.Operator", on_delete=models.PROTECT, related_name="+", db_constraint=False
+        "tenancy.Operator",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     number = models.BigIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.INVOICE)
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="bills", db_index=False
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="bills",
+        db_index=False,
+        db_constraint=False,
     )
     reverses = models.ForeignKey(
         "self",
@@ -113,6 +124,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         on_delete=models.PROTECT,
         related_name="reversals",
         db_index=False,
+        db_constraint=False,
     )
     run = models.ForeignKey(
         BillingRun,
@@ -166,11 +178,22 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="bill_number"),
-            # A customer is billed at most once per period (a voided bill frees the period).
+            # A customer is billed at most once per period (a voided bill frees the period):
+            # the live invoice of a period has NULL as third key (NULLs equal here), every
+            # other bill its own id. Over all bills, it also finds a customer's bills.
             models.UniqueConstraint(
-                fields=["customer", "period_start"],
-                condition=models.Q(kind="invoice") & ~models.Q(status="void"),
+                "customer",
+                "period_start",
+                models.Case(
+                    models.When(
+                        models.Q(kind="invoice") & ~models.Q(status="void"),
+                        then=models.Value(None, output_field=models.BigIntegerField()),
+                    ),
+                    default=models.F("id"),
+                    output_field=models.BigIntegerField(),
+                ),
                 name="bill_once_per_period",
+                nulls_distinct=False,
             ),
             # A bill is reversed at most once.
             models.UniqueConstraint(
@@ -193,8 +216,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "due_on"], name="bill_status_due"),
-            models.Index(fields=["customer", "-period_start"], name="bill_customer"),
-            models.Index(fields=["run"], name="bill_run"),
+            BrinIndex(fields=["run"], name="bill_run"),
         ]
 
     def __str__(self) -> str:
@@ -256,7 +278,10 @@ class AdvanceDebit(models.Model):
     """Advance balance a bill consumed when it was issued (or, negative, gave back when it
     was voided): one row each, for the ledger to post (customer advance ↔ receivable)."""
 
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="advance_debits")
+    # Written with its bill, in the same statement: not checked again by the database.
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="advance_debits", db_constraint=False
+    )
     customer_id = models.BigIntegerField()
     amount = money_field(verbose_name=_("amount"))
     at = models.DateTimeField(auto_now_add=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from ispbills.billing import services, voids
 from ispbills.billing.models import AdvanceDebit, Bill, BillingRun, InvoiceCounter
@@ -176,6 +176,35 @@ def test_a_second_bill_for_the_same_period_is_refused_and_nothing_is_written(
 
     assert Bill.objects.count() == 1
     assert InvoiceCounter.objects.get().last_number == 1
+
+
+def test_the_database_keeps_one_live_invoice_a_period_whatever_was_voided_before(
+    cast, register, profile, joined_long_ago
+):
+    customer = register(billing_profile=profile(1))
+    first = services.generate_bill(actor=cast.alice, customer=customer, at=at("2026-11-02"))
+    voids.void_bill(actor=cast.alice, bill=first, reason="wrong package")
+    second = services.generate_bill(actor=cast.alice, customer=customer, at=at("2026-11-03"))
+    voids.void_bill(actor=cast.alice, bill=second, reason="wrong again")
+    third = services.generate_bill(actor=cast.alice, customer=customer, at=at("2026-11-04"))
+
+    copy = {
+        field.attname: getattr(third, field.attname)
+        for field in Bill._meta.concrete_fields
+        if field.attname != "id"
+    }
+    with pytest.raises(IntegrityError, match="bill_once_per_period"), transaction.atomic():
+        Bill.objects.create(**{**copy, "number": 99})
+
+    # Two voided invoices and their two reversals share the period with the live one.
+    kinds = Bill.objects.filter(customer=customer, period_start=third.period_start)
+    assert sorted(kinds.values_list("kind", "status")) == [
+        ("invoice", "unpaid"),
+        ("invoice", "void"),
+        ("invoice", "void"),
+        ("reversal", "void"),
+        ("reversal", "void"),
+    ]
 
 
 def test_no_bill_for_free_packages_suspended_or_package_less_customers(
