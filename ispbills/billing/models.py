@@ -93,7 +93,7 @@ class Bill(ManagedThroughCustomer, TenantOwned):
     # bill_status_due; the run's bills are found through a BRIN index (runs come in order).
     # No reference is checked by the database on insert: the services alone write them (a
     # bill from a customer row it read, a reversal from the bill it locked) and Django
-    # guards them on delete (PROTECT / SET_NULL). docs/adr/0006-billing-run-two-lanes.md.
+    # guards them on delete (PROTECT / SET_NULL). docs/adr/0008-billing-run-two-lanes.md.
     tenant = models.ForeignKey(
         "tenancy.Tenant",
         on_delete=models.PROTECT,

@@ -502,7 +502,7 @@ def run_billing(
     run killed mid-way is resumed by running again: customers billed for the period are
     skipped ("already billed"), nobody is billed twice (a unique constraint backs that up),
     and the invoice numbers stay gapless because every batch takes the counter. Two runs of
-    one ISP take turns (a session advisory lock). docs/adr/0006-billing-run-two-lanes.md.
+    one ISP take turns (a session advisory lock). docs/adr/0008-billing-run-two-lanes.md.
     """
     at = at or timezone.now()
     root = Operator.objects.get(tenant_id=tenant_id, parent__isnull=True)
