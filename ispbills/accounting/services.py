@@ -703,23 +703,19 @@ SELECT operator_id, sum(total), sum(vat), sum(advance_applied), count(*)
  ORDER BY operator_id
 """
 
-MARK_DEBITS_POSTED = """
-UPDATE billing_advancedebit SET posted = true WHERE bill_id = ANY(%s) AND NOT posted
-"""
-
 
 @transaction.atomic
 def post_bill_batch(run_id: int, bill_ids: Sequence[int]) -> list[JournalEntry]:
     """Post a billing run's batch: per operator, one entry of its bills' sums (Dr receivables
     with what the advance did not pay, Dr advances with what it did, Cr revenue and VAT) keyed
-    by run, batch and operator; the batch's advance debits are marked posted. The bills keep
-    the per-customer detail; a bill voided later posts its own reversing amounts."""
+    by run, batch and operator. The batch's advance debits are in it (they are never posted one
+    by one: ``post_advance_debits`` is given debits of bills outside runs); the bills keep the
+    per-customer detail, and a bill voided later posts its own reversing amounts."""
     if not bill_ids:
         return []
     with connection.cursor() as cursor:
         cursor.execute(BATCH_SQL, [list(bill_ids)])
         rows = cursor.fetchall()
-        cursor.execute(MARK_DEBITS_POSTED, [list(bill_ids)])
     operators = Operator.objects.in_bulk({row[0] for row in rows})
     chart = Chart()
     batch = f"{run_id}:{min(bill_ids)}"

@@ -66,14 +66,16 @@ def post_issued_bills(event: str, bill_ids: list[int], run_id: int | None = None
         return
     if run_id is not None:
         services.post_bill_batch(run_id, bill_ids)
-        funds.charge_bills(bill_ids, source_id=f"run {run_id}:{min(bill_ids)}", gated=False)
+        # A run issues invoices only: no voided bill to give a charge back for.
+        charges = funds.wholesale_charges(bill_ids)
+        funds.charge(charges, source_id=f"run {run_id}:{min(bill_ids)}")
         return
     services.post_bills(bill_ids)
     customers = Bill.objects.filter(pk__in=bill_ids).values("customer_id")
     services.post_advance_debits(
-        AdvanceDebit.objects.filter(customer_id__in=customers, posted=False).values_list(
-            "pk", flat=True
-        )
+        AdvanceDebit.objects.filter(
+            customer_id__in=customers, posted=False, bill__run__isnull=True
+        ).values_list("pk", flat=True)
     )
     funds.charge_bills(bill_ids, source_id=f"bills {min(bill_ids)}-{max(bill_ids)}", gated=True)
 
