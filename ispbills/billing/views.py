@@ -2,6 +2,7 @@
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -100,15 +101,10 @@ class BulkJobView(ScopedViewMixin, TemplateView):
     form_class: Any = None
     title: Any = ""
     button: Any = ""
-
-    def rows(self, ids: list[int] | None, filters: dict[str, str] | None) -> QuerySet[Any]:
-        raise NotImplementedError
-
-    def start(self, form: Any, ids: list[int] | None, filters: dict[str, str] | None) -> Any:
-        raise NotImplementedError
-
-    def describe(self, rows: QuerySet[Any]) -> str:
-        raise NotImplementedError
+    # Each bulk page says which rows it acts on, how it starts its job and what it shows.
+    rows: Callable[[list[int] | None, dict[str, str] | None], QuerySet[Any]]
+    start: Callable[[Any, list[int] | None, dict[str, str] | None], Any]
+    describe: Callable[[QuerySet[Any]], str]
 
     def initial(self) -> dict[str, Any]:
         return {}

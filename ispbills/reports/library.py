@@ -6,6 +6,7 @@ Sources and sign rules: docs/reports.md and docs/accounting.md.
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -124,9 +125,8 @@ class OperatorBalances(Report):
     # Which operators' own balances count, and which ledger account holds their customers'.
     holding: Q
     customer_kind: str
-
-    def row(self, operator: Operator, customers: Decimal) -> dict[str, Any]:
-        raise NotImplementedError
+    # The report's row of an operator, given its customers' ledger balance.
+    row: Callable[[Operator, Decimal], dict[str, Any]]
 
     def rows(self, access: Access, params: dict[str, Any]) -> list[dict[str, Any]]:
         customers = dict(

@@ -4,6 +4,7 @@ see. One panel view, one API view and one export path serve every report.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -57,6 +58,8 @@ class Report:
     max_days: ClassVar[int] = 3660
     # Drawn as a chart of its money columns over its first (date) column.
     chart: ClassVar[bool] = False
+    # Each report computes its rows (dicts keyed by column name) for the user and parameters.
+    rows: Callable[[Access, dict[str, Any]], list[dict[str, Any]]]
 
     @classmethod
     def allows(cls, access: Access) -> bool:
@@ -66,9 +69,6 @@ class Report:
     def default_period(cls, today: dt.date) -> tuple[dt.date, dt.date]:
         """This month so far."""
         return today.replace(day=1), today
-
-    def rows(self, access: Access, params: dict[str, Any]) -> list[dict[str, Any]]:
-        raise NotImplementedError
 
     def notes(self, access: Access, params: dict[str, Any]) -> list[str]:
         """Lines shown under the title (e.g. when a snapshot was computed)."""
