@@ -173,9 +173,11 @@ def wholesale_charges(bill_ids: Sequence[int]) -> list[Charge]:
 
 def floor_of(operator: Any) -> Decimal:
     """The lowest balance the operator may reach: zero prepaid, minus the credit limit."""
-    if operator.account_type == Operator.AccountType.CREDIT:
-        return -Decimal(operator.credit_limit)
-    return ZERO
+    return _floor(operator.account_type, operator.credit_limit)
+
+
+def _floor(account_type: str, credit_limit: Any) -> Decimal:
+    return -Decimal(credit_limit) if account_type == Operator.AccountType.CREDIT else ZERO
 
 
 def _short_of(name: str, balance: Decimal, floor: Decimal, needs: Decimal) -> DomainError:
@@ -202,7 +204,7 @@ def charge(
     rows = change_balances(deltas)
     if gated:
         for pk, name, balance, account_type, credit_limit in rows:
-            floor = -credit_limit if account_type == Operator.AccountType.CREDIT else ZERO
+            floor = _floor(account_type, credit_limit)
             if deltas[pk] < 0 and balance < floor:
                 raise _short_of(name, balance - deltas[pk], floor, -deltas[pk])
     operators = Operator.objects.in_bulk(
@@ -210,16 +212,19 @@ def charge(
     )
     chart = Chart()
     postings = []
+    source = (CHARGE, source_id)
+    # A refund is keyed apart from a charge, so one call may carry both.
+    verb, taken, given = (
+        ("charged", "charge", "sale") if sign > 0 else ("refunded", "refund", "return")
+    )
     for item in charges:
         child, parent = operators[item.child_id], operators[item.parent_id]
         amount = sign * item.amount
-        verb = "charged" if sign > 0 else "refunded"
-        source = (CHARGE, source_id)
         postings += [
             _entry(
                 child,
                 source,
-                f"charge:{child.pk}",
+                f"{taken}:{child.pk}",
                 f"Wholesale {verb} by {parent.name}",
                 chart.legs(
                     child,
@@ -230,7 +235,7 @@ def charge(
             _entry(
                 parent,
                 source,
-                f"sale:{child.pk}",
+                f"{given}:{child.pk}",
                 f"Wholesale {verb} to {child.name}",
                 chart.legs(
                     parent,
