@@ -192,7 +192,7 @@ fresh AS (
                 ELSE 'unpaid' END,
            '', %(user_id)s
       FROM fresh
-    RETURNING id, tenant_id, customer_id, total, advance_applied, status
+    RETURNING id, tenant_id, operator_id, customer_id, total, vat, advance_applied, status
 ), debits AS (
     INSERT INTO billing_advancedebit (bill_id, customer_id, amount, at, posted)
     SELECT id, customer_id, advance_applied, now(), false FROM bills WHERE advance_applied > 0
@@ -219,12 +219,18 @@ fresh AS (
     RETURNING 1
 ), skipped AS (
     SELECT skip, count(*) AS count FROM source WHERE skip IS NOT NULL GROUP BY skip
+), operators AS (
+    -- What the ledger posts of a run's batch, summed here rather than read back.
+    SELECT operator_id, sum(total)::text AS total, sum(vat)::text AS vat,
+           sum(advance_applied)::text AS applied, count(*) AS count
+      FROM bills GROUP BY operator_id
 )
 SELECT totals.count, totals.total, totals.applied,
        (SELECT coalesce(jsonb_object_agg(skip, count), '{{}}') FROM skipped),
        (SELECT count(*) FROM debits) + (SELECT count(*) FROM advance) + (SELECT count(*) FROM bump),
        totals.ids,
-       (SELECT array_agg(id) FROM advance WHERE extended)
+       (SELECT array_agg(id) FROM advance WHERE extended),
+       (SELECT coalesce(jsonb_agg(operators ORDER BY operator_id), '[]') FROM operators)
   FROM totals
 """
 
@@ -353,12 +359,17 @@ def _issue(
     with connection.cursor() as cursor:
         cursor.execute(PRICING_SETTINGS)
         cursor.execute(sql, params)
-        count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
+        count, total, applied, skipped, _writes, ids, extended, operators = cursor.fetchone()
     # Extended expiries reach RADIUS (the Expiration item) in the same transaction: only the
     # rows a customer's status and expiry decide are compared and the differing ones written
     # (no password decrypted, as rewriting all of a customer's rows would).
     provision_status(extended or [])
-    events.emit("bills.issued", bill_ids=list(ids or []), run_id=params.get("run_id"))
+    events.emit(
+        "bills.issued",
+        bill_ids=list(ids or []),
+        run_id=params.get("run_id"),
+        operator_sums=json.loads(operators),
+    )
     # Django reads jsonb as text (its JSONField decodes it); so do we.
     return count, Decimal(total), Decimal(applied), json.loads(skipped), list(ids or [])
 
