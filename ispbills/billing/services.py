@@ -137,15 +137,13 @@ bounds AS MATERIALIZED (
 
 PREVIEW_SQL = f"WITH {PRICED_SQL} SELECT * FROM ready"
 
-# Settings of the pricing statements (their transaction only). PostgreSQL's JIT compiles
-# these long expressions for a minute before running them in a second: off. A batch's rows
-# are sorted and hashed in memory (50,000 priced rows are about 40 MB). And never a
-# sequential scan where an index serves: planned while the bill table is empty (an ISP's
-# first run, or a batch planned while the one before is being inserted), the "already
-# billed" probe would otherwise scan the whole table for every customer.
-PRICING_SETTINGS = (
-    "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL enable_seqscan = off"
-)
+# Settings of the pricing statements (their transaction only; JIT is off for every
+# connection, config/database.py). A batch's rows are sorted and hashed in memory (50,000
+# priced rows are about 40 MB). And never a sequential scan where an index serves: planned
+# while the bill table is empty (an ISP's first run, or a batch planned while the one before
+# is being inserted), the "already billed" probe would otherwise scan the whole table for
+# every customer.
+PRICING_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL enable_seqscan = off"
 
 # A priced row's lines as JSON text, parsed once: jsonb_build_object and || take 2.4 times
 # as long. Every value is a number, a boolean or a choice's key (nothing to escape).
