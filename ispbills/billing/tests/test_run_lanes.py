@@ -181,3 +181,18 @@ def test_each_batch_announces_its_bills_inside_its_transaction(cast, customers, 
         (1, True, 1, run.pk),
     ]
     assert all(row[4] for row in seen)
+
+
+@pytest.mark.django_db
+def test_what_a_run_updates_on_customers_is_in_no_index():
+    """A run's advance debits and extended validities stay HOT updates: neither column is in
+    any index (key, expression or predicate) of the customer table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer'"
+        )
+        indexes = cursor.fetchall()
+
+    assert len(indexes) > 10
+    assert [name for name, definition in indexes if "advance_balance" in definition] == []
+    assert [name for name, definition in indexes if "expires_at" in definition] == []
