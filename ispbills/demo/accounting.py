@@ -14,7 +14,9 @@ DEMO_NAS = [
 ]
 
 # Per active customer: one session a day for the last 29 days (closed, in the history) with
-# traffic sized by the package speed, and today's session, open for two customers in three.
+# traffic sized by the package speed, and a session of today, started up to ten hours ago and
+# open for two customers in three. Times count back from now, so any hour of the day seeds
+# the same sessions.
 SESSIONS_SQL = """
 WITH c AS (
     SELECT cu.id, cu.username, cu.tenant_id, p.download_kbps,
@@ -22,11 +24,13 @@ WITH c AS (
       FROM customers_customer cu JOIN catalog_package p ON p.id = cu.package_id
      WHERE cu.tenant_id = %(tenant)s AND cu.status IN ('active', 'fup')
 ), s AS (
-    SELECT c.*, day,
-           date_trunc('day', now()) - make_interval(days => day)
-               + make_interval(mins => ((c.n * 37 + day * 11) %% 600)::int) AS started,
+    SELECT c.*, day, started, day = 0 AND c.n %% 3 <> 0 AS open,
+           least(started + interval '6 hours', now()) AS ended,
            (c.download_kbps::bigint * 1000 / 8) * (900 + (c.n * 7 + day * 13) %% 2700) AS down
-      FROM c, generate_series(0, 29) AS day
+      FROM c, generate_series(0, 29) AS day,
+           LATERAL (SELECT now() - make_interval(days => day)
+                        - make_interval(mins => 1 + ((c.n * 37 + day * 11) %% 600)::int)
+                    AS started) t
 )
 INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, nasporttype,
                      acctstarttime, acctupdatetime, acctstoptime, acctsessiontime,
@@ -35,15 +39,14 @@ INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, naspor
 SELECT to_hex(s.id * 100 + s.day), md5('demo' || s.id || '-' || s.day), s.username,
        CASE WHEN s.n %% 2 = 0 THEN %(nas_a)s ELSE %(nas_b)s END::inet, 'Virtual',
        s.started,
-       CASE WHEN s.day = 0 THEN now() ELSE s.started + interval '6 hours' END,
-       CASE WHEN s.day = 0 AND s.n %% 3 <> 0 THEN NULL ELSE s.started + interval '6 hours' END,
-       CASE WHEN s.day = 0 THEN extract(epoch FROM now() - s.started)::bigint ELSE 21600 END,
+       CASE WHEN s.open THEN now() ELSE s.ended END,
+       CASE WHEN s.open THEN NULL ELSE s.ended END,
+       extract(epoch FROM CASE WHEN s.open THEN now() ELSE s.ended END - s.started)::bigint,
        s.down / 9, s.down,
        upper(concat_ws(':', 'de', 'ad', lpad(to_hex(s.n %% 256), 2, '0'), '00', '00', '01')),
-       CASE WHEN s.day = 0 AND s.n %% 3 <> 0 THEN NULL ELSE 'User-Request' END,
+       CASE WHEN s.open THEN NULL ELSE 'User-Request' END,
        'PPP', ('100.64.0.0'::inet + s.n)
   FROM s
- WHERE s.started < now()
 """
 
 
