@@ -5,39 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ispbills.payments.gateways.base import CallbackRequest
 from ispbills.payments.gateways.fakes import fake_class
-from ispbills.payments.gateways.fakes.base import FakeProvider
+from ispbills.payments.gateways.fakes.base import BrowserReturn, FakeProvider
 from ispbills.payments.gateways.fakes.server import FakeServer
 from ispbills.payments.models import GatewayAccount
 from ispbills.tenancy.models import Operator
 
-
-@dataclass
-class BrowserReturn:
-    """What the payer's browser sends to the merchant after the provider's page: a GET to
-    ``url`` (query included) or a POST of ``form`` to it."""
-
-    method: str
-    url: str
-    form: dict[str, str] = field(default_factory=dict)
-
-    def as_callback(self, kind: str = "return") -> CallbackRequest:
-        parts = urlsplit(self.url)
-        body = urlencode(self.form).encode() if self.form else b""
-        return CallbackRequest(
-            kind="ipn" if kind == "ipn" else "return",
-            method=self.method,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            form=dict(self.form),
-            headers={"content-type": "application/x-www-form-urlencoded"} if self.form else {},
-            body=body,
-            remote_addr="127.0.0.1",
-        )
+__all__ = ["BrowserReturn", "gateway_account", "serve_fake"]
 
 
 @contextmanager

@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+
+from ispbills.payments.gateways.base import CallbackRequest
 
 Handler = Callable[["FakeProvider", "FakeRequest", re.Match[str]], "FakeResponse"]
 
@@ -79,6 +81,31 @@ class FakeResponse:
     @classmethod
     def redirect(cls, url: str, status: int = 302) -> FakeResponse:
         return cls(status, b"", "text/plain", {"Location": url})
+
+
+@dataclass
+class BrowserReturn:
+    """What the payer's browser sends to the merchant after the provider's page: a GET to
+    ``url`` (query included) or a POST of ``form`` to it. Fakes return it from
+    ``complete()``, so tests drive a payment without a browser."""
+
+    method: str
+    url: str
+    form: dict[str, str] = field(default_factory=dict)
+
+    def as_callback(self, kind: str = "return") -> CallbackRequest:
+        """The callback our view would hand to ``handle_callback``."""
+        parts = urlsplit(self.url)
+        body = urlencode(self.form).encode() if self.form else b""
+        return CallbackRequest(
+            kind="ipn" if kind == "ipn" else "return",
+            method=self.method,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            form=dict(self.form),
+            headers={"content-type": "application/x-www-form-urlencoded"} if self.form else {},
+            body=body,
+            remote_addr="127.0.0.1",
+        )
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
