@@ -562,6 +562,8 @@ def _mismatch(attempt: PaymentAttempt, confirmation: Confirmation) -> tuple[str,
         }
     if not confirmation.provider_txn_id:
         return Outcome.REFUSED, _("The provider's confirmation carries no transaction id.")
+    if confirmation.data.get("hold"):
+        return Outcome.REFUSED, _("The provider flags this payment as high risk: check the payer.")
     return None
 
 
