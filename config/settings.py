@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
         "DisconnectKindEnum": "ispbills.radius.models.Disconnect.Kind",
         "TransferRequestKindEnum": "ispbills.accounting.models.TransferRequest.Kind",
         "FundsMethodEnum": "ispbills.accounting.funds.FUNDS_METHOD_CHOICES",
+        "IpPoolPurposeEnum": "ispbills.network.models.IpPool.Purpose",
+        "PaymentAttemptPurposeEnum": "ispbills.payments.models.PaymentAttempt.Purpose",
     },
 }
 
