@@ -196,3 +196,15 @@ class OperatorTopUpForm(ScopedForm):
         super().__init__(*args, **kwargs)
         gateway: Any = self.fields["gateway"]
         gateway.choices = [(str(a.pk), str(a)) for a in accounts]
+
+
+class SendMoneyForm(ScopedForm):
+    """A bKash "send money" TrxID the customer gives after paying the operator's wallet."""
+
+    account = forms.ChoiceField(label=_("bKash account"), choices=())
+    trx_id = forms.CharField(label=_("bKash TrxID"), max_length=20)
+
+    def __init__(self, *args: Any, accounts: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account: Any = self.fields["account"]
+        account.choices = [(str(a.pk), str(a)) for a in accounts]

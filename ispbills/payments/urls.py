@@ -53,6 +53,11 @@ urlpatterns = [
         views.CustomerPaymentLinkView.as_view(),
         name="customer_payment_link",
     ),
+    path(
+        "customers/<int:pk>/payments/bkash-trxid/",
+        views.SendMoneyView.as_view(),
+        name="customer_send_money",
+    ),
     path("operators/<int:pk>/top-up/", views.OperatorTopUpView.as_view(), name="operator_topup"),
     # Provider callbacks and the public payment page (no login; see public_views).
     path("pay/gw/<slug:code>/return/", public_views.gateway_return, name="gateway_return"),

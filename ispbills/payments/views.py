@@ -32,6 +32,7 @@ from ispbills.payments.forms import (
     PaymentLinkForm,
     ResolveAttemptForm,
     ReversePaymentForm,
+    SendMoneyForm,
 )
 from ispbills.payments.gateways import gateway_class, links
 from ispbills.payments.gateways import services as gateways
@@ -385,6 +386,42 @@ class CustomerPaymentLinkView(CustomerPaymentsMixin, ServiceFormView):
         context["title"] = _("Payment link for %(customer)s") % {"customer": self.object}
         context["link"] = self.link
         return context
+
+
+class SendMoneyView(CustomerPaymentsMixin, ServiceFormView):
+    """Record a bKash "send money" payment by its TrxID, checked with bKash first."""
+
+    payments_permission = "payments.add"
+    action = "view"
+    form_class = SendMoneyForm
+    title = gettext_lazy("bKash TrxID")
+    success_message = gettext_lazy("Payment %(object)s recorded.")
+
+    def accounts(self) -> list[GatewayAccount]:
+        return [a for a in gateways.accounts_for_customer(self.object) if a.provider == "bkash"]
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["accounts"] = self.accounts()
+        kwargs["instance"] = None
+        return kwargs
+
+    def get_initial(self) -> dict[str, Any]:
+        return {}
+
+    def perform(self, form: Any) -> Payment:
+        account = {str(a.pk): a for a in self.accounts()}.get(form.cleaned_data["account"])
+        if account is None:
+            raise DomainError(_("Choose the bKash account."), fields={"account": [_("Required.")]})
+        attempt = gateways.record_send_money(
+            actor=self.request.user,
+            account=account,
+            customer=self.object,
+            trx_id=form.cleaned_data["trx_id"],
+        )
+        payment = attempt.payment
+        assert payment is not None  # record_send_money refuses anything it did not credit
+        return payment
 
 
 class OperatorTopUpView(ServiceFormView):

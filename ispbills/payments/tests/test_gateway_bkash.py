@@ -351,3 +351,27 @@ def test_twenty_concurrent_duplicate_callbacks_make_one_payment(cast, register):
     )
     attempt.refresh_from_db()
     assert attempt.state == "verified"
+
+
+def test_staff_record_a_send_money_trx_id_from_the_customer_page(cast, register, bkash, client):
+    fake, account = bkash
+    customer = register()
+    fake.add_send_money("8QW12CD34E", "650.00")
+    client.force_login(cast.alice)
+
+    form = client.get(f"/customers/{customer.pk}/payments/bkash-trxid/")
+    saved = client.post(
+        f"/customers/{customer.pk}/payments/bkash-trxid/",
+        {"account": account.pk, "trx_id": "8QW12CD34E"},
+    )
+    again = client.post(
+        f"/customers/{customer.pk}/payments/bkash-trxid/",
+        {"account": account.pk, "trx_id": "8QW12CD34E"},
+    )
+
+    payment = Payment.objects.get()
+    assert form.status_code == 200
+    assert saved["Location"] == f"/payments/{payment.pk}/"
+    assert (payment.reference, payment.amount) == ("8QW12CD34E", Decimal("650.00"))
+    assert "Already recorded." in again.content.decode()
+    assert Payment.objects.count() == 1
