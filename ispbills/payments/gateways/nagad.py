@@ -17,16 +17,39 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import json
+import re
 import secrets
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.utils.translation import gettext_lazy as _
+
+from ispbills.core import clock
+from ispbills.payments.gateways import register
+from ispbills.payments.gateways.base import (
+    AttemptInfo,
+    Callback,
+    CallbackRequest,
+    CallbackStatus,
+    Confirmation,
+    CredentialField,
+    GatewayConfigError,
+    GatewayError,
+    PaymentGateway,
+    PaymentRequest,
+    Signature,
+    StartResult,
+    Verdict,
+)
+from ispbills.payments.gateways.http import json_of
 
 DHAKA = zoneinfo.ZoneInfo("Asia/Dhaka")
 SANDBOX_BASE = "http://sandbox.mynagad.com:10080/remote-payment-gateway-1.0/api/dfs"
@@ -38,6 +61,7 @@ SIGNATURE_ALGORITHMS = {"SHA256": hashes.SHA256, "SHA1": hashes.SHA1}
 FINAL_FAILED = frozenset(
     {"Cancelled", "Aborted", "Failed", "Fraud", "InvalidRequest", "UnKnownFailed"}
 )
+ORDER_ID = re.compile(r"[A-Za-z0-9]{5,20}")
 # PKCS#1 v1.5 with a k-byte modulus carries at most k - 11 bytes.
 PKCS1V15_OVERHEAD = 11
 
@@ -314,3 +338,205 @@ def callback_fields(query: dict[str, str]) -> dict[str, str]:
     """The fields of Nagad's browser callback (unsigned: a hint, never proof)."""
     keys = ("merchant", "order_id", "payment_ref_id", "status", "status_code", "payment_dt")
     return {key: query.get(key, "") for key in (*keys, "issuer_payment_ref")}
+
+
+# -- the adapter ----------------------------------------------------------------------------
+
+
+def _verdict(verification: Verification) -> Verdict:
+    if verification.paid:
+        return Verdict.PAID
+    if verification.status in {"Cancelled", "Aborted"}:
+        return Verdict.CANCELLED
+    if verification.failed:
+        return Verdict.FAILED
+    return Verdict.PENDING
+
+
+CALLBACK_STATUS = {
+    "Success": CallbackStatus.SUCCESS,
+    "Aborted": CallbackStatus.CANCEL,
+    "Cancelled": CallbackStatus.CANCEL,
+}
+
+
+@register
+class NagadGateway(PaymentGateway):
+    """Nagad: initialize and complete (RSA-sealed), the payer's page, verify."""
+
+    code = "nagad"
+    name = "Nagad"
+    sandbox_url = SANDBOX_BASE
+    live_url = LIVE_BASE
+    currencies = ("BDT",)
+    credential_fields = (
+        CredentialField("merchant_id", _("Merchant ID"), secret=False),
+        CredentialField(
+            "merchant_number", _("Merchant mobile number"), secret=False, required=False
+        ),
+        CredentialField(
+            "merchant_private_key",
+            _("Merchant private key"),
+            multiline=True,
+            help_text=_("The private half of the key pair whose public key is in Nagad's portal."),
+        ),
+        CredentialField(
+            "nagad_public_key",
+            _("Nagad PG public key"),
+            secret=False,
+            multiline=True,
+            help_text=_("From Nagad's merchant portal (bare base64 or PEM)."),
+        ),
+        CredentialField(
+            "signature_algorithm",
+            _("Signature algorithm"),
+            secret=False,
+            choices=(("SHA256", "SHA256withRSA"), ("SHA1", "SHA1withRSA")),
+            default="SHA256",
+            help_text=_("As Nagad's onboarding pack says; most live merchants use SHA256."),
+        ),
+        CredentialField(
+            "server_ip",
+            _("Server IPv4 address"),
+            secret=False,
+            required=False,
+            default="127.0.0.1",
+            help_text=_("Sent as X-KM-IP-V4 when the payer's address is not IPv4."),
+        ),
+    )
+    redact_keys = frozenset({"merchant_private_key"})
+    unconfirmed = (
+        "Signature digest: the guide says SHA1withRSA, working clients use SHA256withRSA "
+        "(configurable, SHA256 by default).",
+        "Key spelling of the date in initialize's sensitive JSON (`datetime`, as the sample "
+        "code; the guide's example has `dateTime`).",
+        "Whether `X-KM-MC-Id` is required (sent) and whether live IPs must be whitelisted.",
+        "The current sandbox host (the guide's plain-HTTP one is the default).",
+        "Refunds (`purchase/cancel`) are not in the guide: not implemented.",
+    )
+
+    def keys(self) -> NagadKeys:
+        try:
+            return NagadKeys(
+                load_private_key(self.cred("merchant_private_key")),
+                load_public_key(self.cred("nagad_public_key")),
+                self.cred("signature_algorithm") or "SHA256",
+            )
+        except NagadProtocolError as exc:
+            raise GatewayConfigError(f"Nagad: {exc}.") from None
+
+    def _headers(self, client_ip: str = "") -> dict[str, str]:
+        ip = client_ip if _is_ipv4(client_ip) else self.cred("server_ip") or "127.0.0.1"
+        return headers(self.cred("merchant_id"), ip)
+
+    def _answer(self, response: httpx.Response) -> dict[str, Any]:
+        body = json_of(response)
+        if response.status_code >= 400 or "reason" in body:
+            message = str(body.get("message") or f"HTTP {response.status_code}")
+            raise GatewayError(f"Nagad: {message}", code=str(body.get("reason") or ""), data=body)
+        return body
+
+    def start(self, request: PaymentRequest) -> StartResult:
+        keys = self.keys()
+        merchant_id, order_id = self.cred("merchant_id"), request.merchant_ref
+        if not ORDER_ID.fullmatch(order_id):
+            raise GatewayError(f"Nagad: order id {order_id!r} is not 5-20 letters and digits.")
+        head = self._headers(request.client_ip)
+        response = self.http.request(
+            "initialize",
+            "POST",
+            self.base_url + initialize_path(merchant_id, order_id),
+            params={"locale": "BN" if request.language == "bn" else "EN"},
+            json_body=initialize_body(
+                keys,
+                merchant_id=merchant_id,
+                order_id=order_id,
+                moment=clock.now(),
+                challenge=make_challenge(),
+                account_number=self.cred("merchant_number"),
+            ),
+            headers=head,
+        )
+        try:
+            started = parse_initialize(keys, self._answer(response))
+        except NagadProtocolError as exc:
+            raise GatewayError(f"Nagad: {exc}.") from None
+        response = self.http.request(
+            "complete",
+            "POST",
+            self.base_url + complete_path(started.payment_reference_id),
+            json_body=complete_body(
+                keys,
+                merchant_id=merchant_id,
+                order_id=order_id,
+                amount=request.amount,
+                challenge=started.challenge,
+                callback_url=request.callback_url,
+                additional_info={"serviceName": request.description[:60]}
+                if request.description
+                else None,
+            ),
+            headers=head,
+        )
+        try:
+            page = parse_complete(self._answer(response))
+        except NagadProtocolError as exc:
+            raise GatewayError(f"Nagad: {exc}.") from None
+        return StartResult(
+            provider_ref=started.payment_reference_id,
+            redirect_url=page,
+            data={"payment_ref_id": started.payment_reference_id},
+        )
+
+    def parse_callback(self, request: CallbackRequest) -> Callback:
+        fields = callback_fields(request.query)
+        return Callback(
+            status=CALLBACK_STATUS.get(fields["status"], CallbackStatus.FAILURE)
+            if fields["status"]
+            else CallbackStatus.UNKNOWN,
+            signature=Signature.ABSENT,
+            merchant_ref=fields["order_id"],
+            provider_ref=fields["payment_ref_id"],
+            data={k: v for k, v in fields.items() if v},
+        )
+
+    def query(self, attempt: AttemptInfo) -> Confirmation:
+        reference = attempt.provider_ref or str(attempt.data.get("payment_ref_id") or "")
+        if not reference:
+            # Initialize never answered: Nagad has no lookup by our order id.
+            return Confirmation(Verdict.UNKNOWN, message="Nagad gave no payment reference.")
+        response = self.http.request(
+            "verify", "GET", self.base_url + verify_path(reference), headers=self._headers()
+        )
+        try:
+            result = parse_verify(self._answer(response))
+        except NagadProtocolError as exc:
+            raise GatewayError(f"Nagad: {exc}.") from None
+        verdict = _verdict(result)
+        return Confirmation(
+            verdict=verdict,
+            provider_txn_id=result.issuer_reference if verdict is Verdict.PAID else "",
+            amount=result.amount,
+            currency="BDT",  # Nagad takes taka only (currency code 050)
+            merchant_ref=result.order_id,
+            provider_ref=result.payment_reference_id or reference,
+            message=result.status,
+            data={"status_code": str(result.raw.get("statusCode") or "")},
+        )
+
+    def check(self) -> str:
+        self.keys()
+        response = self.http.request(
+            "check", "GET", self.base_url + verify_path("0"), headers=self._headers()
+        )
+        body = json_of(response)
+        if body.get("reason") == "16_0006_050" or response.status_code in (401, 403):
+            raise GatewayError("Nagad: the merchant id was refused.", data=body)
+        return str(_("The keys load and Nagad answers."))
+
+
+def _is_ipv4(value: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
