@@ -17,6 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+from django.utils.translation import gettext_lazy as _
+
+from ispbills.payments.gateways import register
+from ispbills.payments.gateways.base import (
+    AttemptInfo,
+    Callback,
+    CallbackRequest,
+    CallbackStatus,
+    Confirmation,
+    CredentialField,
+    GatewayError,
+    PaymentGateway,
+    PaymentRequest,
+    Signature,
+    StartResult,
+    Verdict,
+)
 
 SANDBOX_HOST = "https://sandbox.aamarpay.com"
 LIVE_HOST = "https://secure.aamarpay.com"
@@ -153,3 +173,167 @@ def callback_fields(form: dict[str, str]) -> dict[str, str]:
     """What the unsigned success/fail POST says (a hint, never proof)."""
     keys = ("pay_status", "mer_txnid", "pg_txnid", "epw_txnid", "amount", "currency")
     return {key: form.get(key, "") for key in keys}
+
+
+# -- the adapter ----------------------------------------------------------------------------
+
+
+def with_query(url: str, **params: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+CALLBACK_STATUS = {"Successful": CallbackStatus.SUCCESS, "Failed": CallbackStatus.FAILURE}
+
+
+@register
+class AamarpayGateway(PaymentGateway):
+    """aamarPay: the JSON payment API, form callbacks, trxcheck."""
+
+    code = "aamarpay"
+    name = "aamarPay"
+    sandbox_url = SANDBOX_HOST
+    live_url = LIVE_HOST
+    currencies = ("BDT", "USD")
+    min_amount = Decimal("10.00")
+    credential_fields = (
+        CredentialField("store_id", _("Store id"), secret=False),
+        CredentialField("signature_key", _("Signature key")),
+    )
+    redact_keys = frozenset({"signature_key"})
+    unconfirmed = (
+        "The currency key of trxcheck's answer (`currency_merchant`, else `currency`, else "
+        "the store's BDT).",
+        "When trxcheck answers a one-element array instead of an object (both are read).",
+        "IPN: the guide mentions a notification but no endpoint spec; trxcheck and "
+        "reconciliation only.",
+        "Refunds: no public API; refund in the merchant panel.",
+    )
+    product = "aamarPay"
+    trxcheck_path = TRXCHECK_PATH
+
+    def fields(self, request: PaymentRequest) -> dict[str, str]:
+        try:
+            return payment_fields(
+                store_id=self.cred("store_id"),
+                signature_key=self.cred("signature_key"),
+                tran_id=request.merchant_ref,
+                amount=request.amount,
+                currency=request.currency,
+                description=request.description or "Payment",
+                success_url=request.callback_url,
+                fail_url=request.callback_url,
+                # The cancel return carries no data: name the attempt in its URL.
+                cancel_url=with_query(
+                    request.callback_url, status="cancel", tran_id=request.merchant_ref
+                ),
+                customer={
+                    "name": request.customer_name,
+                    "phone": request.customer_phone,
+                    "email": request.customer_email,
+                    "address": request.customer_address,
+                },
+            )
+        except AamarpayProtocolError as exc:
+            raise GatewayError(f"{self.product}: {exc}") from None
+
+    def start(self, request: PaymentRequest) -> StartResult:
+        response = self.http.request(
+            "payment request",
+            "POST",
+            self.base_url + CREATE_PATH,
+            json_body=json_body(self.fields(request)),
+        )
+        try:
+            page = parse_create(_json(response, self.product))
+        except AamarpayProtocolError as exc:
+            raise GatewayError(f"{self.product}: {exc}") from None
+        return self.started(page)
+
+    def started(self, page: str) -> StartResult:
+        track = dict(parse_qsl(urlsplit(page).query)).get("track", "")
+        return StartResult(provider_ref=track, redirect_url=page, data={"track": track})
+
+    def parse_callback(self, request: CallbackRequest) -> Callback:
+        fields = callback_fields(request.form)
+        if fields["mer_txnid"]:
+            return Callback(
+                status=CALLBACK_STATUS.get(fields["pay_status"], CallbackStatus.UNKNOWN),
+                signature=Signature.ABSENT,
+                merchant_ref=fields["mer_txnid"],
+                data={k: v for k, v in fields.items() if v},
+            )
+        cancelled = request.param("status") == "cancel"
+        return Callback(
+            status=CallbackStatus.CANCEL if cancelled else CallbackStatus.UNKNOWN,
+            signature=Signature.ABSENT,
+            merchant_ref=request.query.get("tran_id", ""),
+        )
+
+    def query(self, attempt: AttemptInfo) -> Confirmation:
+        response = self.http.request(
+            "trxcheck",
+            "GET",
+            self.base_url + self.trxcheck_path,
+            params=trxcheck_params(
+                tran_id=attempt.merchant_ref,
+                store_id=self.cred("store_id"),
+                signature_key=self.cred("signature_key"),
+            ),
+        )
+        if response.status_code >= 400:
+            raise GatewayError(f"{self.product}: HTTP {response.status_code}.")
+        try:
+            body = response.json()
+        except ValueError:
+            raise GatewayError(f"{self.product}: trxcheck did not answer JSON.") from None
+        try:
+            result = parse_trxcheck(body)
+        except AamarpayProtocolError as exc:
+            # An id trxcheck does not know (the payer never reached the page): not yet.
+            return Confirmation(Verdict.UNKNOWN, message=str(exc)[:200])
+        if result.paid:
+            verdict = Verdict.PAID
+        elif result.pay_status in {"Cancelled", "Canceled"}:
+            verdict = Verdict.CANCELLED
+        elif result.failed:
+            verdict = Verdict.FAILED
+        else:
+            verdict = Verdict.PENDING
+        return Confirmation(
+            verdict=verdict,
+            provider_txn_id=result.provider_txn_id if verdict is Verdict.PAID else "",
+            amount=result.amount,
+            currency=result.currency,
+            merchant_ref=result.tran_id,
+            provider_ref=result.provider_txn_id,
+            message=result.pay_status,
+            data={"bank_txn": result.bank_txn, "card_type": str(result.raw.get("card_type") or "")},
+        )
+
+    def check(self) -> str:
+        response = self.http.request(
+            "check",
+            "GET",
+            self.base_url + self.trxcheck_path,
+            params=trxcheck_params(
+                tran_id="CHECK",
+                store_id=self.cred("store_id"),
+                signature_key=self.cred("signature_key"),
+            ),
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        text = str(body).lower()
+        if response.status_code >= 400 or "unauthori" in text or "invalid store" in text:
+            raise GatewayError(f"{self.product}: the store id or signature key was refused.")
+        return str(_("The store answers."))
+
+
+def _json(response: httpx.Response, product: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise GatewayError(f"{product}: HTTP {response.status_code}, not JSON.") from None

@@ -13,9 +13,12 @@ answer (a quoted path, read with or without quotes and escaped slashes).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
+from ispbills.payments.gateways import register
 from ispbills.payments.gateways.aamarpay import (
+    AamarpayGateway,
     AamarpayProtocolError,
     Verification,
     callback_fields,
@@ -23,6 +26,7 @@ from ispbills.payments.gateways.aamarpay import (
     payment_fields,
     trxcheck_params,
 )
+from ispbills.payments.gateways.base import GatewayError, PaymentRequest, StartResult
 
 SANDBOX_HOST = "https://sandbox.easypayway.com"
 LIVE_HOST = "https://securepay.easypayway.com"
@@ -61,3 +65,34 @@ def parse_create(text: str, host: str) -> str:
     if not path.startswith("/") or " " in path or "<" in path:
         raise EasypaywayProtocolError(f"the payment request was refused: {raw[:200]}")
     return f"{host.rstrip('/')}{path}"
+
+
+@register
+class EasypaywayGateway(AamarpayGateway):
+    """EasyPayWay: aamarPay's form API on EasyPayWay's hosts; callbacks and trxcheck shared."""
+
+    code = "easypayway"
+    name = "EasyPayWay"
+    sandbox_url = SANDBOX_HOST
+    live_url = LIVE_HOST
+    currencies = ("BDT",)
+    min_amount = Decimal("10.00")
+    product = "EasyPayWay"
+    trxcheck_path = TRXCHECK_PATH
+    unconfirmed = (
+        "Whether EasyPayWay's endpoints still answer or now redirect to aamarPay (prefer "
+        "aamarPay for new accounts).",
+        "The sandbox host (sandbox.easypayway.com; epwsandbox.com was also seen).",
+        "The form API's answer: a JSON-quoted path of the payment page, appended to the host.",
+        *AamarpayGateway.unconfirmed,
+    )
+
+    def start(self, request: PaymentRequest) -> StartResult:
+        response = self.http.request(
+            "payment request", "POST", self.base_url + CREATE_PATH, form=self.fields(request)
+        )
+        try:
+            page = parse_create(response.text, self.base_url)
+        except AamarpayProtocolError as exc:
+            raise GatewayError(f"EasyPayWay: {exc}") from None
+        return self.started(page)

@@ -423,7 +423,7 @@ class NagadGateway(PaymentGateway):
                 self.cred("signature_algorithm") or "SHA256",
             )
         except NagadProtocolError as exc:
-            raise GatewayConfigError(f"Nagad: {exc}.") from None
+            raise GatewayConfigError(f"Nagad: {exc}") from None
 
     def _headers(self, client_ip: str = "") -> dict[str, str]:
         ip = client_ip if _is_ipv4(client_ip) else self.cred("server_ip") or "127.0.0.1"
@@ -460,7 +460,7 @@ class NagadGateway(PaymentGateway):
         try:
             started = parse_initialize(keys, self._answer(response))
         except NagadProtocolError as exc:
-            raise GatewayError(f"Nagad: {exc}.") from None
+            raise GatewayError(f"Nagad: {exc}") from None
         response = self.http.request(
             "complete",
             "POST",
@@ -481,7 +481,7 @@ class NagadGateway(PaymentGateway):
         try:
             page = parse_complete(self._answer(response))
         except NagadProtocolError as exc:
-            raise GatewayError(f"Nagad: {exc}.") from None
+            raise GatewayError(f"Nagad: {exc}") from None
         return StartResult(
             provider_ref=started.payment_reference_id,
             redirect_url=page,
@@ -511,7 +511,7 @@ class NagadGateway(PaymentGateway):
         try:
             result = parse_verify(self._answer(response))
         except NagadProtocolError as exc:
-            raise GatewayError(f"Nagad: {exc}.") from None
+            raise GatewayError(f"Nagad: {exc}") from None
         verdict = _verdict(result)
         return Confirmation(
             verdict=verdict,

@@ -267,11 +267,11 @@ class RazorpayGateway(PaymentGateway):
                 notes={"merchant_ref": request.merchant_ref},
             )
         except RazorpayProtocolError as exc:
-            raise GatewayError(f"Razorpay: {exc}.") from None
+            raise GatewayError(f"Razorpay: {exc}") from None
         try:
             order = parse_order(self._call("create order", "POST", "/v1/orders", json_body=body))
         except RazorpayProtocolError as exc:
-            raise GatewayError(f"Razorpay: {exc}.") from None
+            raise GatewayError(f"Razorpay: {exc}") from None
         fields = {
             "key_id": self.cred("key_id"),
             "order_id": order.id,
@@ -284,7 +284,10 @@ class RazorpayGateway(PaymentGateway):
             "prefill[email]": request.customer_email,
             "notes[merchant_ref]": request.merchant_ref,
             "callback_url": request.callback_url,
-            "cancel_url": with_query(request.callback_url, status="cancel"),
+            # Razorpay sends nothing to cancel_url: name the attempt in it.
+            "cancel_url": with_query(
+                request.callback_url, status="cancel", receipt=request.merchant_ref
+            ),
         }
         return StartResult(
             provider_ref=order.id,
@@ -327,10 +330,13 @@ class RazorpayGateway(PaymentGateway):
                     "error_reason": request.param("error[reason]"),
                 },
             )
-        status = (
-            CallbackStatus.CANCEL if request.param("status") == "cancel" else CallbackStatus.UNKNOWN
-        )
-        return Callback(status=status, signature=Signature.ABSENT)
+        if request.param("status") == "cancel":
+            return Callback(
+                status=CallbackStatus.CANCEL,
+                signature=Signature.ABSENT,
+                merchant_ref=request.query.get("receipt", ""),
+            )
+        return Callback(status=CallbackStatus.UNKNOWN, signature=Signature.ABSENT)
 
     def _webhook(self, request: CallbackRequest) -> Callback:
         secret = self.cred("webhook_secret")
@@ -383,7 +389,7 @@ class RazorpayGateway(PaymentGateway):
                 self._call("fetch payments", "GET", f"/v1/orders/{order_id}/payments")
             )
         except RazorpayProtocolError as exc:
-            raise GatewayError(f"Razorpay: {exc}.") from None
+            raise GatewayError(f"Razorpay: {exc}") from None
         captured = [p for p in payments if p.paid and p.order_id == order_id]
         if captured:
             payment = captured[0]
@@ -421,7 +427,7 @@ class RazorpayGateway(PaymentGateway):
         try:
             minor = to_minor(amount)
         except RazorpayProtocolError as exc:
-            raise GatewayError(f"Razorpay: {exc}.") from None
+            raise GatewayError(f"Razorpay: {exc}") from None
         body = self._call(
             "refund",
             "POST",

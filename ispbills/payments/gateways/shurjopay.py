@@ -14,9 +14,30 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
-SANDBOX_BASE = "https://sandbox.shurjopayment.com/api"
-LIVE_BASE = "https://engine.shurjopayment.com/api"
+import httpx
+from django.utils.translation import gettext_lazy as _
+
+from ispbills.core import clock
+from ispbills.payments.gateways import register
+from ispbills.payments.gateways.base import (
+    AttemptInfo,
+    Callback,
+    CallbackRequest,
+    CallbackStatus,
+    Confirmation,
+    CredentialField,
+    GatewayError,
+    PaymentGateway,
+    PaymentRequest,
+    Signature,
+    StartResult,
+    Verdict,
+)
+
+SANDBOX_BASE = "https://sandbox.shurjopayment.com"
+LIVE_BASE = "https://engine.shurjopayment.com"
 PREFIX_MAX = 5
 CURRENCIES = frozenset({"BDT", "USD"})
 SUCCESS = "1000"
@@ -187,3 +208,204 @@ def parse_verification(body: Any) -> Verification:
         bank_trx_id=str(item.get("bank_trx_id") or ""),
         raw=item,
     )
+
+
+# -- the adapter ----------------------------------------------------------------------------
+
+
+def with_query(url: str, **params: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode(params)}"
+
+
+def _verdict(result: Verification) -> Verdict:
+    if result.paid:
+        return Verdict.PAID
+    if result.cancelled:
+        return Verdict.CANCELLED
+    if result.failed:
+        return Verdict.FAILED
+    return Verdict.PENDING
+
+
+@register
+class ShurjopayGateway(PaymentGateway):
+    """shurjoPay v2: a shared bearer token, secret-pay, verification."""
+
+    code = "shurjopay"
+    name = "shurjoPay"
+    sandbox_url = SANDBOX_BASE
+    live_url = LIVE_BASE
+    currencies = ("BDT", "USD")
+    min_amount = Decimal("10.00")
+    credential_fields = (
+        CredentialField("username", _("Merchant username"), secret=False),
+        CredentialField("password", _("Merchant password")),
+        CredentialField(
+            "prefix",
+            _("Order prefix"),
+            secret=False,
+            help_text=_("The short store prefix shurjoPay issued (at most 5 characters)."),
+        ),
+    )
+    unconfirmed = (
+        "Refunds: shurjoPay has refund status codes (2000-2002) but no public refund API; "
+        "refund in the merchant panel.",
+        "IPN: none in the public plugins; verification and reconciliation only.",
+        "The error envelope of a refused secret-pay (read from `message` or `sp_message`).",
+    )
+
+    # -- the shared token ------------------------------------------------------------------
+
+    def _login(self) -> Token:
+        response = self.http.request(
+            "get token",
+            "POST",
+            f"{self.base_url}/api/get_token",
+            json_body=token_body(self.cred("username"), self.cred("password")),
+        )
+        try:
+            token = parse_token(_json(response), clock.now())
+        except ShurjopayProtocolError as exc:
+            raise GatewayError(f"shurjoPay: {exc}.", code="1064") from None
+        self.http.add_secrets([token.token])
+        return token
+
+    def token(self, *, renew: bool = False) -> Token:
+        """The token every process shares, renewed (once, under the account's lock) when it
+        is about to run out or shurjoPay refused it."""
+        stale = self.state.read().get("token")
+
+        def refresh(state: dict[str, Any]) -> dict[str, Any] | None:
+            current = _stored(state)
+            if (
+                current
+                and current.fresh(clock.now())
+                and not (renew and state.get("token") == stale)
+            ):
+                return None  # another process renewed it meanwhile
+            token = self._login()
+            return {
+                **state,
+                "token": token.token,
+                "store_id": token.store_id,
+                "expires_at": token.expires_at.isoformat(),
+            }
+
+        current = _stored(self.state.read())
+        if current is None or renew or not current.fresh(clock.now()):
+            current = _stored(self.state.update(refresh))
+        if current is None:  # pragma: no cover - refresh always stores one
+            raise GatewayError("shurjoPay: no token.")
+        self.http.add_secrets([current.token])
+        return current
+
+    def _authorised(self, label: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        """A call with the bearer token; a refused token is renewed once and the call retried
+        (only used for secret-pay before it is accepted and for read-only calls)."""
+        for attempt in (0, 1):
+            token = self.token(renew=attempt == 1)
+            response = self.http.request(
+                label,
+                "POST",
+                f"{self.base_url}/api{path}",
+                json_body={**body, "token": token.token} if path == "/secret-pay" else body,
+                headers={"Authorization": f"Bearer {token.token}"},
+            )
+            if response.status_code != 401:
+                return response
+        return response
+
+    # -- the flow -------------------------------------------------------------------------
+
+    def start(self, request: PaymentRequest) -> StartResult:
+        token = self.token()
+        try:
+            body = secret_pay_body(
+                token,
+                prefix=self.cred("prefix"),
+                order_id=request.merchant_ref,
+                amount=request.amount,
+                currency=request.currency,
+                return_url=request.callback_url,
+                cancel_url=with_query(request.callback_url, status="cancel"),
+                client_ip=request.client_ip or "127.0.0.1",
+                customer={
+                    "name": request.customer_name,
+                    "phone": request.customer_phone,
+                    "email": request.customer_email,
+                    "address": request.customer_address,
+                },
+            )
+        except ShurjopayProtocolError as exc:
+            raise GatewayError(f"shurjoPay: {exc}") from None
+        response = self._authorised("secret-pay", "/secret-pay", body)
+        try:
+            checkout = parse_secret_pay(_json(response))
+        except ShurjopayProtocolError as exc:
+            raise GatewayError(f"shurjoPay: {exc}") from None
+        return StartResult(
+            provider_ref=checkout.sp_order_id,
+            redirect_url=checkout.checkout_url,
+            data={"sp_order_id": checkout.sp_order_id},
+        )
+
+    def parse_callback(self, request: CallbackRequest) -> Callback:
+        # The return carries only shurjoPay's order id: what happened is for verification.
+        cancelled = request.param("status") == "cancel"
+        return Callback(
+            status=CallbackStatus.CANCEL if cancelled else CallbackStatus.UNKNOWN,
+            signature=Signature.ABSENT,
+            provider_ref=request.param("order_id"),
+        )
+
+    def query(self, attempt: AttemptInfo) -> Confirmation:
+        sp_order_id = attempt.provider_ref or str(attempt.data.get("sp_order_id") or "")
+        if not sp_order_id:
+            return Confirmation(Verdict.UNKNOWN, message="shurjoPay gave no order id.")
+        response = self._authorised("verification", "/verification", verification_body(sp_order_id))
+        if response.status_code >= 500:
+            raise GatewayError(f"shurjoPay: HTTP {response.status_code}.")
+        try:
+            result = parse_verification(_json_any(response))
+        except ShurjopayProtocolError as exc:
+            raise GatewayError(f"shurjoPay: {exc}") from None
+        verdict = _verdict(result)
+        return Confirmation(
+            verdict=verdict,
+            provider_txn_id=(result.sp_order_id or sp_order_id) if verdict is Verdict.PAID else "",
+            amount=result.amount,
+            currency=result.currency,
+            merchant_ref=result.customer_order_id,
+            provider_ref=result.sp_order_id or sp_order_id,
+            message=f"{result.sp_code} {result.message}".strip(),
+            data={"bank_trx_id": result.bank_trx_id, "method": str(result.raw.get("method") or "")},
+        )
+
+    def check(self) -> str:
+        self.token(renew=True)
+        return str(_("shurjoPay accepted the merchant login."))
+
+
+def _stored(state: dict[str, Any]) -> Token | None:
+    if not state.get("token") or not state.get("expires_at"):
+        return None
+    try:
+        expires = dt.datetime.fromisoformat(str(state["expires_at"]))
+    except ValueError:
+        return None
+    return Token(str(state["token"]), str(state.get("store_id") or ""), expires)
+
+
+def _json_any(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise GatewayError(f"shurjoPay: HTTP {response.status_code}, not JSON.") from None
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    body = _json_any(response)
+    if not isinstance(body, dict):
+        raise GatewayError("shurjoPay: the answer is not a JSON object.")
+    return body

@@ -21,6 +21,26 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.utils.translation import gettext_lazy as _
+
+from ispbills.payments.gateways import register
+from ispbills.payments.gateways.base import (
+    AttemptInfo,
+    Callback,
+    CallbackRequest,
+    CallbackStatus,
+    Confirmation,
+    CredentialField,
+    GatewayError,
+    PaymentGateway,
+    PaymentRequest,
+    Signature,
+    StartResult,
+    Verdict,
+)
 
 SANDBOX_HOST = "https://sandbox.walletmix.com"
 LIVE_HOST = "https://epay.walletmix.com"
@@ -173,3 +193,146 @@ def parse_check_payment(body: Any) -> Verification:
         ref_id=str(body.get("ref_id") or ""),
         raw=body,
     )
+
+
+# -- the adapter ----------------------------------------------------------------------------
+
+
+@register
+class WalletmixGateway(PaymentGateway):
+    """WalletMix: check-server, the payment request, the bank page, check-payment."""
+
+    code = "walletmix"
+    name = "WalletMix"
+    sandbox_url = SANDBOX_HOST
+    live_url = LIVE_HOST
+    currencies = ("BDT",)
+    min_amount = Decimal("10.00")
+    credential_fields = (
+        CredentialField("wmx_id", _("Merchant id (wmx_id)"), secret=False),
+        CredentialField("app_name", _("App name"), secret=False),
+        CredentialField("access_app_key", _("Access app key")),
+        CredentialField("username", _("Service access username"), secret=False),
+        CredentialField("password", _("Service access password")),
+        CredentialField(
+            "server_ip",
+            _("Server IP address"),
+            secret=False,
+            required=False,
+            default="127.0.0.1",
+            help_text=_("This server's public address, as registered with WalletMix."),
+        ),
+    )
+    redact_keys = frozenset({"access_app_key", "authorization"})
+    unconfirmed = (
+        "The whole protocol: no official document is public; it follows the sample library "
+        "every published integration derives from.",
+        "`product_desc` and `options` formats, and whether check-payment also wants the amount.",
+        "Status codes other than 1000 (success): any other leaves the attempt pending until "
+        "it expires, since no failure code is published.",
+        "Refunds and IPN: none published.",
+    )
+
+    def _form(self, label: str, url: str, form: dict[str, str]) -> Any:
+        response = self.http.request(label, "POST", url, form=form)
+        return _json(response)
+
+    def start(self, request: PaymentRequest) -> StartResult:
+        response = self.http.request("check-server", "GET", self.base_url + CHECK_SERVER_PATH)
+        try:
+            server = parse_check_server(_json(response))
+        except WalletmixProtocolError as exc:
+            raise GatewayError(f"WalletMix: {exc}") from None
+        site_host = urlsplit(request.callback_url).hostname or "localhost"
+        form = payment_fields(
+            wmx_id=self.cred("wmx_id"),
+            app_name=self.cred("app_name"),
+            access_app_key=self.cred("access_app_key"),
+            username=self.cred("username"),
+            password=self.cred("password"),
+            site_host=site_host,
+            server_ip=self.cred("server_ip") or "127.0.0.1",
+            callback_url=request.callback_url,
+            order_id=request.merchant_ref,
+            amount=request.amount,
+            description=request.description or "Payment",
+            customer={
+                "name": request.customer_name,
+                "phone": request.customer_phone,
+                "email": request.customer_email,
+                "address": request.customer_address,
+            },
+        )
+        try:
+            token = parse_payment_request(self._form("payment request", server.init_url, form))
+        except WalletmixProtocolError as exc:
+            raise GatewayError(f"WalletMix: {exc}") from None
+        return StartResult(
+            provider_ref=token,
+            redirect_url=payment_page(server.bank_payment_url, token),
+            data={"token": token},
+        )
+
+    def parse_callback(self, request: CallbackRequest) -> Callback:
+        token = callback_token(request.form)
+        try:
+            data = json.loads(request.form.get("merchant_txn_data") or "{}")
+        except ValueError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+        status = str(data.get("txn_status") or "")
+        return Callback(
+            status=(CallbackStatus.SUCCESS if status == OK else CallbackStatus.FAILURE)
+            if status
+            else CallbackStatus.UNKNOWN,
+            signature=Signature.ABSENT,
+            merchant_ref=str(data.get("merchant_order_id") or ""),
+            provider_ref=token,
+            data={"txn_status": status},
+        )
+
+    def query(self, attempt: AttemptInfo) -> Confirmation:
+        token = attempt.provider_ref or str(attempt.data.get("token") or "")
+        if not token:
+            return Confirmation(Verdict.UNKNOWN, message="WalletMix gave no token.")
+        form = check_payment_fields(
+            wmx_id=self.cred("wmx_id"),
+            access_app_key=self.cred("access_app_key"),
+            username=self.cred("username"),
+            password=self.cred("password"),
+            token=token,
+        )
+        try:
+            result = parse_check_payment(
+                self._form("check-payment", self.base_url + CHECK_PAYMENT_PATH, form)
+            )
+        except WalletmixProtocolError as exc:
+            raise GatewayError(f"WalletMix: {exc}") from None
+        if result.wmx_id and result.wmx_id != self.cred("wmx_id"):
+            return Confirmation(Verdict.UNKNOWN, message="The answer is for another merchant.")
+        verdict = Verdict.PAID if result.paid else Verdict.PENDING
+        return Confirmation(
+            verdict=verdict,
+            provider_txn_id=(result.ref_id or token) if verdict is Verdict.PAID else "",
+            amount=result.amount,
+            currency=result.currency,
+            merchant_ref=result.order_id,
+            provider_ref=token,
+            message=result.txn_status,
+            data={"payment_method": str(result.raw.get("payment_method") or "")},
+        )
+
+    def check(self) -> str:
+        response = self.http.request("check", "GET", self.base_url + CHECK_SERVER_PATH)
+        try:
+            parse_check_server(_json(response))
+        except WalletmixProtocolError as exc:
+            raise GatewayError(f"WalletMix: {exc}") from None
+        return str(_("WalletMix answers."))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise GatewayError(f"WalletMix: HTTP {response.status_code}, not JSON.") from None

@@ -288,12 +288,15 @@ class FakeNagad(FakeProvider):
         if order is None or order.amount is None:
             return self.page("Nagad", "<p>This payment link is not valid.</p>")
         form = request.form()
-        return FakeResponse.redirect(
-            self.settle(order.reference, form.get("action", ""), form.get("mobile", ""))
-        )
+        _method, url, _fields = self.settle(order.reference, form.get("action", ""))
+        return FakeResponse.redirect(url)
 
-    def settle(self, reference: str, action: str, mobile: str = "01711000000") -> str:
-        """What the payer did on the page (pay, cancel, fail); the callback URL they go to."""
+    def settle(
+        self, reference: str, action: str, *, amount: Decimal | None = None
+    ) -> tuple[str, str, dict[str, str]]:
+        """What the payer did on the page (pay, cancel, fail): how their browser comes back
+        to us (method, URL, form). ``amount`` makes Nagad record another amount (a test of
+        our amount check)."""
         with self.lock:
             order = self.orders[reference]
             if order.status == "Ready":
@@ -301,12 +304,14 @@ class FakeNagad(FakeProvider):
                     order.status = "Success"
                     order.issuer_ref = "7" + secrets.token_hex(4).upper()
                     order.paid_at = self.now().strftime("%Y%m%d%H%M%S")
-                    order.client_mobile = mobile
+                    order.client_mobile = "01711000000"
+                    if amount is not None:
+                        order.amount = amount
                 elif action == "cancel":
                     order.status = "Aborted"
                 else:
                     order.status = "Failed"
-            return self.callback_url(order)
+            return "GET", self.callback_url(order), {}
 
     def callback_url(self, order: Order) -> str:
         query = {

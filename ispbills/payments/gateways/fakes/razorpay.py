@@ -259,9 +259,9 @@ class FakeRazorpay(FakeProvider):
         with self.lock:
             if match["id"] not in self.orders:
                 return self.page("Razorpay", "<p>Invalid order.</p>")
-        if action == "cancel":
-            return FakeResponse.redirect(self.orders[match["id"]].cancel_url)
-        url, fields = self.settle(match["id"], action)
+        method, url, fields = self.settle(match["id"], action)
+        if method == "GET":
+            return FakeResponse.redirect(url)
         inputs = "".join(
             f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
             for k, v in fields.items()
@@ -274,12 +274,14 @@ class FakeRazorpay(FakeProvider):
 
     def settle(
         self, order_id: str, action: str, *, amount: int | None = None
-    ) -> tuple[str, dict[str, str]]:
-        """A payment attempt on the order (``pay`` captures it, anything else fails it);
-        returns the callback URL and the fields the payer's browser POSTs there. ``amount``
-        overrides the captured amount (a test of our amount check)."""
+    ) -> tuple[str, str, dict[str, str]]:
+        """What the payer did (``pay`` captures a payment, ``fail`` fails one, ``cancel``
+        closes the checkout): how their browser comes back to us (method, URL, form).
+        ``amount`` overrides the captured amount (a test of our amount check)."""
         with self.lock:
             order = self.orders[order_id]
+            if action == "cancel":
+                return "GET", order.cancel_url, {}
             paid = action == "pay"
             payment = {
                 "id": entity_id("pay"),
@@ -310,20 +312,28 @@ class FakeRazorpay(FakeProvider):
             signature = razorpay.payment_signature(
                 order.id, payment["id"], self.credentials["key_secret"]
             )
-            return order.callback_url, {
-                "razorpay_payment_id": payment["id"],
-                "razorpay_order_id": order.id,
-                "razorpay_signature": signature,
-            }
+            return (
+                "POST",
+                order.callback_url,
+                {
+                    "razorpay_payment_id": payment["id"],
+                    "razorpay_order_id": order.id,
+                    "razorpay_signature": signature,
+                },
+            )
         metadata = json.dumps({"payment_id": payment["id"], "order_id": order.id})
-        return order.callback_url, {
-            "error[code]": "BAD_REQUEST_ERROR",
-            "error[description]": "Payment failed",
-            "error[source]": "customer",
-            "error[step]": "payment_authorization",
-            "error[reason]": "payment_failed",
-            "error[metadata]": metadata,
-        }
+        return (
+            "POST",
+            order.callback_url,
+            {
+                "error[code]": "BAD_REQUEST_ERROR",
+                "error[description]": "Payment failed",
+                "error[source]": "customer",
+                "error[step]": "payment_authorization",
+                "error[reason]": "payment_failed",
+                "error[metadata]": metadata,
+            },
+        )
 
     # -- webhooks ------------------------------------------------------------------------
 
