@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ispbills.payments import views
+from ispbills.payments import public_views, views
 
 app_name = "payments"
 
@@ -19,4 +19,9 @@ urlpatterns = [
         views.CollectCashView.as_view(),
         name="collect_cash",
     ),
+    # Provider callbacks and the public payment page (no login; see public_views).
+    path("pay/gw/<slug:code>/return/", public_views.gateway_return, name="gateway_return"),
+    path("pay/gw/<slug:code>/ipn/", public_views.gateway_ipn, name="gateway_ipn"),
+    path("pay/result/<str:token>/", public_views.attempt_result, name="attempt_result"),
+    path("pay/<str:token>/", public_views.pay_link, name="pay_link"),
 ]
