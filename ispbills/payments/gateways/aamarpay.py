@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -194,14 +194,14 @@ class AamarpayGateway(PaymentGateway):
     name = "aamarPay"
     sandbox_url = SANDBOX_HOST
     live_url = LIVE_HOST
-    currencies = ("BDT", "USD")
+    currencies: ClassVar[tuple[str, ...]] = ("BDT", "USD")
     min_amount = Decimal("10.00")
     credential_fields = (
-        CredentialField("store_id", _("Store id"), secret=False),
-        CredentialField("signature_key", _("Signature key")),
+        CredentialField("store_id", "Store id", secret=False),
+        CredentialField("signature_key", "Signature key"),
     )
     redact_keys = frozenset({"signature_key"})
-    unconfirmed = (
+    unconfirmed: ClassVar[tuple[str, ...]] = (
         "The currency key of trxcheck's answer (`currency_merchant`, else `currency`, else "
         "the store's BDT).",
         "When trxcheck answers a one-element array instead of an object (both are read).",
@@ -253,6 +253,10 @@ class AamarpayGateway(PaymentGateway):
     def started(self, page: str) -> StartResult:
         track = dict(parse_qsl(urlsplit(page).query)).get("track", "")
         return StartResult(provider_ref=track, redirect_url=page, data={"track": track})
+
+    @classmethod
+    def identify(cls, request: CallbackRequest) -> tuple[str, str]:
+        return request.form.get("mer_txnid") or request.query.get("tran_id", ""), ""
 
     def parse_callback(self, request: CallbackRequest) -> Callback:
         fields = callback_fields(request.form)

@@ -370,38 +370,36 @@ class NagadGateway(PaymentGateway):
     live_url = LIVE_BASE
     currencies = ("BDT",)
     credential_fields = (
-        CredentialField("merchant_id", _("Merchant ID"), secret=False),
-        CredentialField(
-            "merchant_number", _("Merchant mobile number"), secret=False, required=False
-        ),
+        CredentialField("merchant_id", "Merchant ID", secret=False),
+        CredentialField("merchant_number", "Merchant mobile number", secret=False, required=False),
         CredentialField(
             "merchant_private_key",
-            _("Merchant private key"),
+            "Merchant private key",
             multiline=True,
-            help_text=_("The private half of the key pair whose public key is in Nagad's portal."),
+            help_text="The private half of the key pair whose public key is in Nagad's portal.",
         ),
         CredentialField(
             "nagad_public_key",
-            _("Nagad PG public key"),
+            "Nagad PG public key",
             secret=False,
             multiline=True,
-            help_text=_("From Nagad's merchant portal (bare base64 or PEM)."),
+            help_text="From Nagad's merchant portal (bare base64 or PEM).",
         ),
         CredentialField(
             "signature_algorithm",
-            _("Signature algorithm"),
+            "Signature algorithm",
             secret=False,
             choices=(("SHA256", "SHA256withRSA"), ("SHA1", "SHA1withRSA")),
             default="SHA256",
-            help_text=_("As Nagad's onboarding pack says; most live merchants use SHA256."),
+            help_text="As Nagad's onboarding pack says; most live merchants use SHA256.",
         ),
         CredentialField(
             "server_ip",
-            _("Server IPv4 address"),
+            "Server IPv4 address",
             secret=False,
             required=False,
             default="127.0.0.1",
-            help_text=_("Sent as X-KM-IP-V4 when the payer's address is not IPv4."),
+            help_text="Sent as X-KM-IP-V4 when the payer's address is not IPv4.",
         ),
     )
     redact_keys = frozenset({"merchant_private_key"})
@@ -487,6 +485,10 @@ class NagadGateway(PaymentGateway):
             redirect_url=page,
             data={"payment_ref_id": started.payment_reference_id},
         )
+
+    @classmethod
+    def identify(cls, request: CallbackRequest) -> tuple[str, str]:
+        return request.query.get("order_id", ""), request.query.get("payment_ref_id", "")
 
     def parse_callback(self, request: CallbackRequest) -> Callback:
         fields = callback_fields(request.query)

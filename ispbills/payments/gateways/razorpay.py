@@ -183,6 +183,10 @@ def error_message(body: dict[str, Any]) -> str:
     return ""
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def webhook_payment(event: dict[str, Any]) -> dict[str, Any] | None:
     """The payment entity a ``payment.*`` or ``order.paid`` webhook carries, if any."""
     payload = event.get("payload")
@@ -223,20 +227,16 @@ class RazorpayGateway(PaymentGateway):
     max_amount = Decimal("500000.00")
     supports_refund = True
     credential_fields = (
-        CredentialField(
-            "key_id", _("Key id"), secret=False, help_text=_("rzp_test_… or rzp_live_…")
-        ),
-        CredentialField("key_secret", _("Key secret")),
+        CredentialField("key_id", "Key id", secret=False, help_text="rzp_test_… or rzp_live_…"),
+        CredentialField("key_secret", "Key secret"),
         CredentialField(
             "webhook_secret",
-            _("Webhook secret"),
+            "Webhook secret",
             required=False,
-            help_text=_(
-                "The secret of the webhook set in Razorpay's dashboard (not the key secret)."
-            ),
+            help_text="The secret of the webhook set in Razorpay's dashboard (not the key secret).",
         ),
         CredentialField(
-            "merchant_name", _("Name shown on the checkout"), secret=False, required=False
+            "merchant_name", "Name shown on the checkout", secret=False, required=False
         ),
     )
     redact_keys = frozenset({"key_secret", "webhook_secret", "razorpay_signature"})
@@ -250,7 +250,7 @@ class RazorpayGateway(PaymentGateway):
         )
         body = json_of(response)
         if response.status_code >= 400 or "error" in body:
-            error = body.get("error") if isinstance(body.get("error"), dict) else {}
+            error = _mapping(body.get("error"))
             raise GatewayError(
                 f"Razorpay: {error_message(body) or f'HTTP {response.status_code}'}",
                 code=str(error.get("code") or response.status_code),
@@ -296,6 +296,27 @@ class RazorpayGateway(PaymentGateway):
             form_fields={k: v for k, v in fields.items() if v},
             data={"order_id": order.id, "amount_minor": body["amount"]},
         )
+
+    @classmethod
+    def identify(cls, request: CallbackRequest) -> tuple[str, str]:
+        if request.kind == "ipn":
+            try:
+                event = json.loads(request.body)
+            except ValueError:
+                return "", ""
+            entity = webhook_payment(event) if isinstance(event, dict) else None
+            if entity is None:
+                return "", ""
+            notes = _mapping(entity.get("notes"))
+            return str(notes.get("merchant_ref") or ""), str(entity.get("order_id") or "")
+        order_id = request.param("razorpay_order_id")
+        if not order_id and request.param("error[metadata]"):
+            try:
+                metadata = json.loads(request.param("error[metadata]"))
+            except ValueError:
+                metadata = {}
+            order_id = str(metadata.get("order_id") or "") if isinstance(metadata, dict) else ""
+        return request.query.get("receipt", ""), order_id
 
     def parse_callback(self, request: CallbackRequest) -> Callback:
         if request.kind == "ipn":
@@ -357,7 +378,7 @@ class RazorpayGateway(PaymentGateway):
                 housekeeping=True,
                 data={"event": name},
             )
-        notes = entity.get("notes") if isinstance(entity.get("notes"), dict) else {}
+        notes = _mapping(entity.get("notes"))
         return Callback(
             status=WEBHOOK_STATUS[name],
             signature=Signature.VALID,

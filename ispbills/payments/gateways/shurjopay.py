@@ -239,13 +239,13 @@ class ShurjopayGateway(PaymentGateway):
     currencies = ("BDT", "USD")
     min_amount = Decimal("10.00")
     credential_fields = (
-        CredentialField("username", _("Merchant username"), secret=False),
-        CredentialField("password", _("Merchant password")),
+        CredentialField("username", "Merchant username", secret=False),
+        CredentialField("password", "Merchant password"),
         CredentialField(
             "prefix",
-            _("Order prefix"),
+            "Order prefix",
             secret=False,
-            help_text=_("The short store prefix shurjoPay issued (at most 5 characters)."),
+            help_text="The short store prefix shurjoPay issued (at most 5 characters).",
         ),
     )
     unconfirmed = (
@@ -349,6 +349,10 @@ class ShurjopayGateway(PaymentGateway):
             redirect_url=checkout.checkout_url,
             data={"sp_order_id": checkout.sp_order_id},
         )
+
+    @classmethod
+    def identify(cls, request: CallbackRequest) -> tuple[str, str]:
+        return "", request.param("order_id")
 
     def parse_callback(self, request: CallbackRequest) -> Callback:
         # The return carries only shurjoPay's order id: what happened is for verification.

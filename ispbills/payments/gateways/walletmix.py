@@ -209,18 +209,18 @@ class WalletmixGateway(PaymentGateway):
     currencies = ("BDT",)
     min_amount = Decimal("10.00")
     credential_fields = (
-        CredentialField("wmx_id", _("Merchant id (wmx_id)"), secret=False),
-        CredentialField("app_name", _("App name"), secret=False),
-        CredentialField("access_app_key", _("Access app key")),
-        CredentialField("username", _("Service access username"), secret=False),
-        CredentialField("password", _("Service access password")),
+        CredentialField("wmx_id", "Merchant id (wmx_id)", secret=False),
+        CredentialField("app_name", "App name", secret=False),
+        CredentialField("access_app_key", "Access app key"),
+        CredentialField("username", "Service access username", secret=False),
+        CredentialField("password", "Service access password"),
         CredentialField(
             "server_ip",
-            _("Server IP address"),
+            "Server IP address",
             secret=False,
             required=False,
             default="127.0.0.1",
-            help_text=_("This server's public address, as registered with WalletMix."),
+            help_text="This server's public address, as registered with WalletMix.",
         ),
     )
     redact_keys = frozenset({"access_app_key", "authorization"})
@@ -273,13 +273,14 @@ class WalletmixGateway(PaymentGateway):
             data={"token": token},
         )
 
+    @classmethod
+    def identify(cls, request: CallbackRequest) -> tuple[str, str]:
+        data = _txn_data(request)
+        return str(data.get("merchant_order_id") or ""), str(data.get("token") or "")
+
     def parse_callback(self, request: CallbackRequest) -> Callback:
         token = callback_token(request.form)
-        try:
-            data = json.loads(request.form.get("merchant_txn_data") or "{}")
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
+        data = _txn_data(request)
         status = str(data.get("txn_status") or "")
         return Callback(
             status=(CallbackStatus.SUCCESS if status == OK else CallbackStatus.FAILURE)
@@ -329,6 +330,14 @@ class WalletmixGateway(PaymentGateway):
         except WalletmixProtocolError as exc:
             raise GatewayError(f"WalletMix: {exc}") from None
         return str(_("WalletMix answers."))
+
+
+def _txn_data(request: CallbackRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.form.get("merchant_txn_data") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _json(response: httpx.Response) -> Any:

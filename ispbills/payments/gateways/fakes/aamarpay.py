@@ -17,7 +17,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes._forms import send_back
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 REQUIRED = (
     "store_id",
@@ -110,8 +117,8 @@ class AamarpayLikeFake(FakeProvider):
             f"<p>Pay {html.escape(transaction.fields['currency'])} "
             f"{html.escape(str(transaction.amount))}.</p>"
             f"<form method='post' action='{action}'>"
-            "<button name='action' value='pay'>Pay with bKash</button>"
-            "<button name='action' value='fail'>Fail</button>"
+            "<button name='action' value='success'>Pay with bKash</button>"
+            "<button name='action' value='failure'>Fail</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -120,21 +127,12 @@ class AamarpayLikeFake(FakeProvider):
         transaction = self.by_track(request.query.get("track", ""))
         if transaction is None:
             return self.page(self.name, "<p>Invalid payment request.</p>")
-        method, url, fields = self.settle(transaction.tran_id, request.form().get("action", ""))
-        if method == "GET":
-            return FakeResponse.redirect(url)
-        inputs = "".join(
-            f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
-            for k, v in fields.items()
-        )
-        return FakeResponse.html(
-            f"<!doctype html><form method='post' action='{html.escape(url)}'>{inputs}"
-            "<button>Continue</button></form><script>document.forms[0].submit()</script>"
-        )
+        back = self.complete(transaction.tran_id, request.form().get("action", ""))
+        return send_back(back)
 
-    def settle(
-        self, tran_id: str, action: str, *, amount: Decimal | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, tran_id: str, outcome: str = "success", *, amount: Decimal | None = None
+    ) -> BrowserReturn:
         """What the payer did (pay, fail, cancel) on the page of ``tran_id`` (or its track):
         how their browser comes back to us (method, URL, form). ``amount`` makes the store
         record another amount (a test of our amount check)."""
@@ -143,21 +141,21 @@ class AamarpayLikeFake(FakeProvider):
             if transaction is None:
                 raise KeyError(tran_id)
             if transaction.pay_status == "Pending":
-                if action == "pay":
+                if outcome == "success":
                     transaction.pay_status = "Successful"
                     transaction.pg_txnid = self.track_prefix + secrets.token_hex(6).upper()
                     transaction.bank_txn = "BK" + secrets.token_hex(5).upper()
                     transaction.paid_amount = amount
-                elif action == "cancel":
+                elif outcome == "cancel":
                     transaction.pay_status = "Cancelled"
                 else:
                     transaction.pay_status = "Failed"
             if transaction.pay_status == "Cancelled":
-                return "GET", transaction.fields["cancel_url"], {}
+                return BrowserReturn("GET", transaction.fields["cancel_url"])
             url = transaction.fields[
                 "success_url" if transaction.pay_status == "Successful" else "fail_url"
             ]
-            return "POST", url, self.callback_fields(transaction)
+            return BrowserReturn("POST", url, self.callback_fields(transaction))
 
     def paid_amount(self, transaction: Transaction) -> Decimal:
         return (

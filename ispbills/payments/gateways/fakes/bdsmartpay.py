@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from ispbills.payments.gateways import bdsmartpay
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 
 @dataclass
@@ -81,8 +87,8 @@ class FakeBdsmartpay(FakeProvider):
             "BdSmartPay",
             f"<p>{html.escape(fields.get('service_name', ''))}: pay BDT "
             f"{html.escape(str(order.amount))}.</p><form method='post' action='{action}'>"
-            "<button name='action' value='pay'>Pay</button>"
-            "<button name='action' value='fail'>Fail</button>"
+            "<button name='action' value='success'>Pay</button>"
+            "<button name='action' value='failure'>Fail</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -90,23 +96,23 @@ class FakeBdsmartpay(FakeProvider):
     def pay_action(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if match["order"] not in self.orders:
             return self.page("BdSmartPay", "<p>Invalid request.</p>")
-        _method, url, _fields = self.settle(match["order"], request.form().get("action", ""))
-        return FakeResponse.redirect(url)
+        back = self.complete(match["order"], request.form().get("action", ""))
+        return FakeResponse.redirect(back.url)
 
-    def settle(
-        self, order_id: str, action: str, *, amount: Decimal | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, order_id: str, outcome: str = "success", *, amount: Decimal | None = None
+    ) -> BrowserReturn:
         """What the payer did (pay, fail, cancel): how their browser comes back to us
         (method, URL, form); the encrypted answer is the URL's first query key."""
         with self.lock:
             order = self.orders[order_id]
             if order.status == "Pending":
-                if action == "pay":
+                if outcome == "success":
                     order.status = bdsmartpay.SUCCESSFUL
                     order.transaction_id = "BSP" + secrets.token_hex(6).upper()
                     order.paid_amount = amount
                 else:
-                    order.status = "Cancelled" if action == "cancel" else "Failed"
+                    order.status = "Cancelled" if outcome == "cancel" else "Failed"
             answer = urlencode(
                 {"merchant_order_id": order.order_id, "transaction_status": order.status}
             )
@@ -114,7 +120,7 @@ class FakeBdsmartpay(FakeProvider):
             f"{bdsmartpay.MARKER}&{answer}", self.credentials["callback_secret"]
         )
         # Appended raw, as the published integration does (its URL ends in "?").
-        return "GET", f"{order.redirect_url}{blob}", {}
+        return BrowserReturn("GET", f"{order.redirect_url}{blob}")
 
     @route("GET", r"/gateway/query_payment/(?P<blob>[^/]+)")
     def query_payment(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:

@@ -22,7 +22,13 @@ from urllib.parse import urlencode
 
 from ispbills.payments.gateways import nagad
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 # Test keys (bare base64, as Nagad's portal hands them out).
 DEMO_MERCHANT_PRIVATE_KEY = (
@@ -206,7 +212,7 @@ class FakeNagad(FakeProvider):
         return FakeResponse.json({**self.keys.seal(answer), "status": "Success"})
 
     @route("POST", rf"(?:{PREFIX})?/check-out/complete/(?P<ref>[^/]+)")
-    def complete(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
+    def place_order(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if self._headers_missing(request):
             return error("064", "Mandatory header missing")
         order = self.order(match["ref"])
@@ -278,7 +284,7 @@ class FakeNagad(FakeProvider):
             f"{html.escape(order.order_id)}.</p>"
             f"<form method='post' action='{action}'>"
             "<input name='mobile' value='01711000000' aria-label='Nagad number'>"
-            "<button name='action' value='pay'>Pay</button>"
+            "<button name='action' value='success'>Pay</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -288,30 +294,30 @@ class FakeNagad(FakeProvider):
         if order is None or order.amount is None:
             return self.page("Nagad", "<p>This payment link is not valid.</p>")
         form = request.form()
-        _method, url, _fields = self.settle(order.reference, form.get("action", ""))
-        return FakeResponse.redirect(url)
+        back = self.complete(order.reference, form.get("action", ""))
+        return FakeResponse.redirect(back.url)
 
-    def settle(
-        self, reference: str, action: str, *, amount: Decimal | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, reference: str, outcome: str = "success", *, amount: Decimal | None = None
+    ) -> BrowserReturn:
         """What the payer did on the page (pay, cancel, fail): how their browser comes back
         to us (method, URL, form). ``amount`` makes Nagad record another amount (a test of
         our amount check)."""
         with self.lock:
             order = self.orders[reference]
             if order.status == "Ready":
-                if action == "pay":
+                if outcome == "success":
                     order.status = "Success"
                     order.issuer_ref = "7" + secrets.token_hex(4).upper()
                     order.paid_at = self.now().strftime("%Y%m%d%H%M%S")
                     order.client_mobile = "01711000000"
                     if amount is not None:
                         order.amount = amount
-                elif action == "cancel":
+                elif outcome == "cancel":
                     order.status = "Aborted"
                 else:
                     order.status = "Failed"
-            return "GET", self.callback_url(order), {}
+            return BrowserReturn("GET", self.callback_url(order))
 
     def callback_url(self, order: Order) -> str:
         query = {

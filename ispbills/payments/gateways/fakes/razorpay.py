@@ -24,7 +24,14 @@ import httpx
 
 from ispbills.payments.gateways import razorpay
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes._forms import send_back
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 ALPHABET = string.ascii_letters + string.digits
 
@@ -248,8 +255,8 @@ class FakeRazorpay(FakeProvider):
             "Razorpay",
             f"<p>{html.escape(form.get('name', ''))}: pay {html.escape(order.currency)} "
             f"{html.escape(str(shown))}.</p><form method='post' action='{action}'>"
-            "<button name='action' value='pay'>Pay</button>"
-            "<button name='action' value='fail'>Fail</button>"
+            "<button name='action' value='success'>Pay</button>"
+            "<button name='action' value='failure'>Fail</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -259,31 +266,21 @@ class FakeRazorpay(FakeProvider):
         with self.lock:
             if match["id"] not in self.orders:
                 return self.page("Razorpay", "<p>Invalid order.</p>")
-        method, url, fields = self.settle(match["id"], action)
-        if method == "GET":
-            return FakeResponse.redirect(url)
-        inputs = "".join(
-            f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
-            for k, v in fields.items()
-        )
-        return FakeResponse.html(
-            f"<!doctype html><form method='post' action='{html.escape(url)}'>{inputs}"
-            "<button>Continue</button></form>"
-            "<script>document.forms[0].submit()</script>"
-        )
+        back = self.complete(match["id"], action)
+        return send_back(back)
 
-    def settle(
-        self, order_id: str, action: str, *, amount: int | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, order_id: str, outcome: str = "success", *, amount: int | None = None
+    ) -> BrowserReturn:
         """What the payer did (``pay`` captures a payment, ``fail`` fails one, ``cancel``
         closes the checkout): how their browser comes back to us (method, URL, form).
         ``amount`` overrides the captured amount (a test of our amount check)."""
         with self.lock:
             order = self.orders[order_id]
-            if action == "cancel":
-                return "GET", order.cancel_url, {}
-            paid = action == "pay"
-            payment = {
+            if outcome == "cancel":
+                return BrowserReturn("GET", order.cancel_url)
+            paid = outcome == "success"
+            payment: dict[str, Any] = {
                 "id": entity_id("pay"),
                 "entity": "payment",
                 "amount": order.amount if amount is None else amount,
@@ -312,7 +309,7 @@ class FakeRazorpay(FakeProvider):
             signature = razorpay.payment_signature(
                 order.id, payment["id"], self.credentials["key_secret"]
             )
-            return (
+            return BrowserReturn(
                 "POST",
                 order.callback_url,
                 {
@@ -322,7 +319,7 @@ class FakeRazorpay(FakeProvider):
                 },
             )
         metadata = json.dumps({"payment_id": payment["id"], "order_id": order.id})
-        return (
+        return BrowserReturn(
             "POST",
             order.callback_url,
             {

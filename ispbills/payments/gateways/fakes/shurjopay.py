@@ -19,7 +19,13 @@ from urllib.parse import urlencode
 
 from ispbills.payments.gateways import shurjopay
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 CODES = {
     "1000": "Success",
@@ -239,8 +245,8 @@ class FakeShurjopay(FakeProvider):
             "shurjoPay",
             f"<p>Pay {html.escape(order.currency)} {html.escape(str(order.amount))}.</p>"
             f"<form method='post' action='{action}'>"
-            "<button name='action' value='pay'>Pay with bKash</button>"
-            "<button name='action' value='fail'>Fail</button>"
+            "<button name='action' value='success'>Pay with bKash</button>"
+            "<button name='action' value='failure'>Fail</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -248,23 +254,23 @@ class FakeShurjopay(FakeProvider):
     def checkout_action(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if match["id"] not in self.orders:
             return self.page("shurjoPay", "<p>Invalid payment link.</p>")
-        _method, url, _fields = self.settle(match["id"], request.form().get("action", ""))
-        return FakeResponse.redirect(url)
+        back = self.complete(match["id"], request.form().get("action", ""))
+        return FakeResponse.redirect(back.url)
 
-    def settle(
-        self, sp_order_id: str, action: str, *, amount: Decimal | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, sp_order_id: str, outcome: str = "success", *, amount: Decimal | None = None
+    ) -> BrowserReturn:
         """What the payer did (pay, fail, cancel): how their browser comes back to us
         (method, URL, form). ``amount`` makes shurjoPay record another amount."""
         with self.lock:
             order = self.orders[sp_order_id]
             if order.sp_code == "1068":
-                if action == "pay":
+                if outcome == "success":
                     order.sp_code, order.method = "1000", "bKash"
                     order.bank_trx_id = "BK" + secrets.token_hex(5).upper()
                     order.paid_amount = amount
                 else:
-                    order.sp_code = "1002" if action == "cancel" else "1001"
+                    order.sp_code = "1002" if outcome == "cancel" else "1001"
             url = order.cancel_url if order.sp_code == "1002" else order.return_url
         separator = "&" if "?" in url else "?"
-        return "GET", f"{url}{separator}{urlencode({'order_id': sp_order_id})}", {}
+        return BrowserReturn("GET", f"{url}{separator}{urlencode({'order_id': sp_order_id})}")

@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 
 from ispbills.payments.gateways import walletmix
 from ispbills.payments.gateways.fakes import register_fake
-from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, FakeResponse, route
+from ispbills.payments.gateways.fakes._forms import send_back
+from ispbills.payments.gateways.fakes.base import (
+    BrowserReturn,
+    FakeProvider,
+    FakeRequest,
+    FakeResponse,
+    route,
+)
 
 PENDING, FAILED, CANCELLED = "1003", "1001", "1002"
 
@@ -105,8 +112,8 @@ class FakeWalletmix(FakeProvider):
             "WalletMix",
             f"<p>Pay BDT {html.escape(str(payment.amount))}.</p>"
             f"<form method='post' action='{action}'>"
-            "<button name='action' value='pay'>Pay</button>"
-            "<button name='action' value='fail'>Fail</button>"
+            "<button name='action' value='success'>Pay</button>"
+            "<button name='action' value='failure'>Fail</button>"
             "<button name='action' value='cancel'>Cancel</button></form>",
         )
 
@@ -114,37 +121,32 @@ class FakeWalletmix(FakeProvider):
     def bank_action(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if match["token"] not in self.payments:
             return self.page("WalletMix", "<p>Invalid token.</p>")
-        _method, url, fields = self.settle(match["token"], request.form().get("action", ""))
-        inputs = "".join(
-            f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
-            for k, v in fields.items()
-        )
-        return FakeResponse.html(
-            f"<!doctype html><form method='post' action='{html.escape(url)}'>{inputs}"
-            "<button>Continue</button></form><script>document.forms[0].submit()</script>"
-        )
+        back = self.complete(match["token"], request.form().get("action", ""))
+        return send_back(back)
 
-    def settle(
-        self, token: str, action: str, *, amount: Decimal | None = None
-    ) -> tuple[str, str, dict[str, str]]:
+    def complete(
+        self, token: str, outcome: str = "success", *, amount: Decimal | None = None
+    ) -> BrowserReturn:
         """What the payer did (pay, fail, cancel): how their browser comes back to us
         (method, URL, form). ``amount`` makes WalletMix record another amount."""
         with self.lock:
             payment = self.payments[token]
             if payment.txn_status == PENDING:
-                if action == "pay":
+                if outcome == "success":
                     payment.txn_status = walletmix.OK
                     payment.ref_id = "WMX" + secrets.token_hex(6).upper()
                     payment.paid_amount = amount
                 else:
-                    payment.txn_status = CANCELLED if action == "cancel" else FAILED
+                    payment.txn_status = CANCELLED if outcome == "cancel" else FAILED
             data = {
                 "token": token,
                 "txn_status": payment.txn_status,
                 "merchant_order_id": payment.form["merchant_order_id"],
                 "merchant_ref_id": payment.form.get("merchant_ref_id", ""),
             }
-            return "POST", payment.form["callback_url"], {"merchant_txn_data": json.dumps(data)}
+            return BrowserReturn(
+                "POST", payment.form["callback_url"], {"merchant_txn_data": json.dumps(data)}
+            )
 
     @route("POST", r"/check-payment")
     def check_payment(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
