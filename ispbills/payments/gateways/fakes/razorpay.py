@@ -18,6 +18,7 @@ import string
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
@@ -270,40 +271,29 @@ class FakeRazorpay(FakeProvider):
         return send_back(back)
 
     def complete(
-        self, order_id: str, outcome: str = "success", *, amount: int | None = None
+        self, order_id: str, outcome: str = "success", *, amount: Decimal | None = None
     ) -> BrowserReturn:
-        """What the payer did (``pay`` captures a payment, ``fail`` fails one, ``cancel``
-        closes the checkout): how their browser comes back to us (method, URL, form).
-        ``amount`` overrides the captured amount (a test of our amount check)."""
+        """What the payer did (``success`` captures a payment, ``failure`` fails one,
+        ``cancel`` closes the checkout): how their browser comes back to us (method, URL,
+        form). ``amount`` (rupees) overrides the captured amount (a test of our amount
+        check)."""
         with self.lock:
             order = self.orders[order_id]
             if outcome == "cancel":
                 return BrowserReturn("GET", order.cancel_url)
             paid = outcome == "success"
-            payment: dict[str, Any] = {
-                "id": entity_id("pay"),
-                "entity": "payment",
-                "amount": order.amount if amount is None else amount,
-                "currency": order.currency,
-                "status": "captured" if paid else "failed",
-                "order_id": order.id,
-                "invoice_id": None,
-                "international": False,
-                "method": "upi",
-                "amount_refunded": 0,
-                "refund_status": None,
-                "captured": paid,
-                "description": None,
-                "email": "payer@example.com",
-                "contact": "+919000090000",
-                "notes": order.notes,
-                "error_code": None if paid else "BAD_REQUEST_ERROR",
-                "error_description": None if paid else "Payment failed",
-                "error_reason": None if paid else "payment_failed",
-                "created_at": int(time.time()),
-            }
-            self.payments[payment["id"]] = payment
-            order.payments.append(payment["id"])
+            authorized = [
+                self.payments[p]
+                for p in order.payments
+                if self.payments[p]["status"] == "authorized"
+            ]
+            if paid and authorized:
+                payment = authorized[0]  # auto-capture of the authorized payment
+                payment.update(status="captured", captured=True)
+            else:
+                payment = self._payment(order, "captured" if paid else "failed")
+            if amount is not None:
+                payment["amount"] = razorpay.to_minor(amount)
         self.send_webhook("payment.captured" if paid else "payment.failed", payment)
         if paid:
             signature = razorpay.payment_signature(
@@ -331,6 +321,42 @@ class FakeRazorpay(FakeProvider):
                 "error[metadata]": metadata,
             },
         )
+
+    def authorize(self, order_id: str) -> tuple[bytes, dict[str, str]]:
+        """The payer's money is held but not captured yet: a ``payment.authorized`` payment;
+        returns its webhook (raw body, headers)."""
+        with self.lock:
+            payment = self._payment(self.orders[order_id], "authorized")
+        self.send_webhook("payment.authorized", payment)
+        return self.webhooks[-1]
+
+    def _payment(self, order: Order, status: str) -> dict[str, Any]:
+        ok = status != "failed"
+        payment: dict[str, Any] = {
+            "id": entity_id("pay"),
+            "entity": "payment",
+            "amount": order.amount,
+            "currency": order.currency,
+            "status": status,
+            "order_id": order.id,
+            "invoice_id": None,
+            "international": False,
+            "method": "upi",
+            "amount_refunded": 0,
+            "refund_status": None,
+            "captured": status == "captured",
+            "description": None,
+            "email": "payer@example.com",
+            "contact": "+919000090000",
+            "notes": order.notes,
+            "error_code": None if ok else "BAD_REQUEST_ERROR",
+            "error_description": None if ok else "Payment failed",
+            "error_reason": None if ok else "payment_failed",
+            "created_at": int(time.time()),
+        }
+        self.payments[payment["id"]] = payment
+        order.payments.append(payment["id"])
+        return payment
 
     # -- webhooks ------------------------------------------------------------------------
 
