@@ -310,7 +310,6 @@ class AamarpayGateway(PaymentGateway):
             amount=result.amount,
             currency=result.currency,
             merchant_ref=result.tran_id,
-            provider_ref=result.provider_txn_id,
             message=result.pay_status,
             data={"bank_txn": result.bank_txn, "card_type": str(result.raw.get("card_type") or "")},
         )

@@ -44,7 +44,7 @@ def test_wrong_secret_never_reads_our_fields() -> None:
     assert "order_id=PAY1" not in text
 
 
-def test_payment_url_ends_with_our_callback_and_a_question_mark() -> None:
+def test_payment_request_ends_with_our_return_url_encoded() -> None:
     plain = bdsmartpay.payment_plaintext(
         service_name="Acme",
         amount=Decimal(500),
@@ -53,14 +53,16 @@ def test_payment_url_ends_with_our_callback_and_a_question_mark() -> None:
         mobile="01711000000",
         email="",
         user_ref="c1",
-        redirect_url="https://isp.example/cb/PAY1/",
+        redirect_url="https://isp.example/cb/?ref=PAY1&",
     )
     url = bdsmartpay.payment_url(bdsmartpay.LIVE_HOST, plain, "secret")
 
-    assert plain.endswith("&redirect_url=https://isp.example/cb/PAY1/?")
+    assert plain.startswith("gateway=bdsmartpay&service_name=Acme&amount=500.00&order_id=PAY1")
     assert url.startswith("https://bdsmartpay.com/gateway/pro/")
     value = unquote(url.rsplit("/", 1)[1])
-    assert "amount=500.00&order_id=PAY1" in bdsmartpay.decrypt(value, "secret")
+    fields = bdsmartpay.fields_after_marker(bdsmartpay.decrypt(value, "secret"))
+    assert fields["redirect_url"] == "https://isp.example/cb/?ref=PAY1&"
+    assert (fields["amount"], fields["order_id"]) == ("500.00", "PAY1")
 
 
 def test_query_answer_wrapped_in_a_list_is_read() -> None:

@@ -173,7 +173,9 @@ def test_a_refund_event_names_no_payment(register, razorpay):
 def test_a_refund_goes_back_in_paise(register, razorpay):
     fake, account = razorpay
     attempt = start(account, register())
-    gateways.handle_callback("razorpay", TestRazorpayContract().complete(fake, attempt).as_callback())
+    gateways.handle_callback(
+        "razorpay", TestRazorpayContract().complete(fake, attempt).as_callback()
+    )
     attempt.refresh_from_db()
 
     result = gateways.adapter_for(account).refund(

@@ -57,6 +57,7 @@ class FakeWalletmix(FakeProvider):
     def __init__(self, credentials: dict[str, str] | None = None) -> None:
         super().__init__(credentials)
         self.payments: dict[str, Payment] = {}
+        self.answer_wmx_id = ""  # a test knob: answer check-payment as another merchant
 
     def _authorised(self, form: dict[str, str]) -> bool:
         expected = walletmix.authorization(
@@ -163,7 +164,7 @@ class FakeWalletmix(FakeProvider):
         paid = payment.paid_amount if payment.paid_amount is not None else payment.amount
         ok = payment.txn_status == walletmix.OK
         return {
-            "wmx_id": self.credentials["wmx_id"],
+            "wmx_id": self.answer_wmx_id or self.credentials["wmx_id"],
             "txn_status": payment.txn_status,
             "merchant_order_id": payment.form["merchant_order_id"],
             "merchant_ref_id": payment.form.get("merchant_ref_id", ""),
