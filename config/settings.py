@@ -224,5 +224,9 @@ LOGGING = {
     "loggers": {
         "procrastinate": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
+        # httpx logs every request URL at INFO; gateway URLs can carry credentials in their
+        # query string (SSLCommerz, bKash's TrxID check). Exchanges are stored redacted instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

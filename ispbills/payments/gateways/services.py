@@ -562,6 +562,8 @@ def _mismatch(attempt: PaymentAttempt, confirmation: Confirmation) -> tuple[str,
         }
     if not confirmation.provider_txn_id:
         return Outcome.REFUSED, _("The provider's confirmation carries no transaction id.")
+    if confirmation.data.get("hold"):
+        return Outcome.REFUSED, _("The provider flags this payment as high risk: check the payer.")
     return None
 
 
@@ -900,6 +902,89 @@ def resolve_attempt(
         if result != "verified":
             raise ConflictError(attempt.attention_reason or _("It could not be credited."))
     attempt.refresh_from_db()
+    return attempt
+
+
+# -- bKash "send money" ------------------------------------------------------------------------
+
+
+def record_send_money(
+    *, actor: Any, account: GatewayAccount, customer: Customer, trx_id: str
+) -> PaymentAttempt:
+    """A customer sent money to the operator's bKash wallet and gives the TrxID: bKash's
+    legacy TrxID check confirms it (amount included) and the payment is recorded once; a TrxID
+    recorded before is refused, with nothing written."""
+    trx_id = (trx_id or "").strip().upper()
+    if not trx_id.isalnum() or not 6 <= len(trx_id) <= 20:
+        raise DomainError(_("Give the bKash TrxID."), fields={"trx_id": [_("Not a TrxID.")]})
+    if account.provider != "bkash":
+        raise DomainError(_("TrxID checks are for bKash accounts."))
+    if customer.tenant_id != account.tenant_id or account.pk not in {
+        a.pk for a in accounts_for_customer(customer)
+    }:
+        raise NotAllowedError(_("This gateway does not take this customer's payments."))
+    if actor is not None and not (
+        access_of(actor).can("payments.add")
+        and Customer.objects.restrict(actor, "view").filter(pk=customer.pk).exists()
+    ):
+        raise NotAllowedError(_("You may not take payments for this customer."))
+    if PaymentAttempt.objects.filter(provider="bkash", provider_txn_id=trx_id).exists():
+        raise ConflictError(
+            _("TrxID %s was recorded before.") % trx_id,
+            fields={"trx_id": [_("Already recorded.")]},
+        )
+    adapter = adapter_for(account)
+    check = getattr(adapter, "check_send_money", None)
+    if check is None:
+        raise DomainError(_("TrxID checks are for bKash accounts."))
+    try:
+        confirmation: Confirmation = check(trx_id)
+    except GatewayError as exc:
+        _save_exchanges(
+            adapter.http.exchanges,
+            tenant_id=account.tenant_id,
+            account_id=account.pk,
+            attempt_id=None,
+        )
+        raise DomainError(
+            _("bKash did not confirm the TrxID: %(error)s") % {"error": exc.message}
+        ) from None
+    if confirmation.verdict != Verdict.PAID or not confirmation.amount:
+        _save_exchanges(
+            adapter.http.exchanges,
+            tenant_id=account.tenant_id,
+            account_id=account.pk,
+            attempt_id=None,
+        )
+        raise DomainError(
+            _("bKash does not show this TrxID as money received: %(why)s")
+            % {"why": confirmation.message}
+        )
+    attempt = PaymentAttempt.objects.create(
+        tenant_id=account.tenant_id,
+        operator_id=customer.operator_id,
+        account=account,
+        provider=account.provider,
+        purpose=PaymentAttempt.Purpose.BILL,
+        customer=customer,
+        amount=confirmation.amount,
+        currency=confirmation.currency or "BDT",
+        merchant_ref=new_merchant_ref(),
+        provider_ref=trx_id,
+        state=State.PENDING,
+        data={"product": "send_money", **confirmation.data},
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _save_exchanges(
+        adapter.http.exchanges,
+        tenant_id=account.tenant_id,
+        account_id=account.pk,
+        attempt_id=attempt.pk,
+    )
+    result = _verify(attempt, confirmation, actor=actor)
+    attempt.refresh_from_db()
+    if result != "verified":
+        raise ConflictError(attempt.attention_reason or _("The payment could not be recorded."))
     return attempt
 
 

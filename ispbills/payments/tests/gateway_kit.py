@@ -27,22 +27,23 @@ def serve_fake(code: str, credentials: dict[str, str] | None = None) -> Iterator
 def gateway_account(
     operator: Operator,
     code: str,
-    base_url: str,
+    root_url: str,
     credentials: dict[str, str] | None = None,
     **fields: Any,
 ) -> GatewayAccount:
-    """An enabled sandbox account of ``operator`` at ``code``, talking to ``base_url``, with
-    the fake's demo credentials unless others are given."""
+    """An enabled sandbox account of ``operator`` at ``code``, talking to the fake served at
+    ``root_url`` (``server.url``), with the fake's demo credentials unless others are given."""
+    fake = fake_class(code)
     account = GatewayAccount(
         tenant_id=operator.tenant_id,
         operator=operator,
         provider=code,
-        base_url=base_url,
+        base_url=fake.account_url(root_url),
         sandbox=True,
         **fields,
     )
     account.set_credentials(
-        credentials if credentials is not None else dict(fake_class(code).demo_credentials)
+        credentials if credentials is not None else fake.account_credentials(root_url)
     )
     account.save()
     return account

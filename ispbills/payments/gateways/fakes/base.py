@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -108,10 +108,13 @@ class BrowserReturn:
         )
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def route(method: str, pattern: str) -> Callable[[H], H]:
     """Declare a handler for ``method`` and a full-match regex on the path."""
 
-    def mark(function: Handler) -> Handler:
+    def mark(function: H) -> H:
         routes = getattr(function, "_fake_routes", [])
         routes.append((method.upper(), re.compile(pattern)))
         function._fake_routes = routes  # type: ignore[attr-defined]
@@ -136,6 +139,9 @@ class FakeProvider:
     name: ClassVar[str] = ""
     # The credentials the demo account uses and a fake accepts when given none.
     demo_credentials: ClassVar[dict[str, str]] = {}
+    # Where the provider's API sits under the fake's root (bKash: "/v1.2.0-beta"), so an
+    # account's address is the fake's root plus this, as on the real host.
+    base_path: ClassVar[str] = ""
     _routes: ClassVar[list[tuple[str, re.Pattern[str], Handler]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -152,6 +158,16 @@ class FakeProvider:
         self.requests: list[FakeRequest] = []
         self.notifications: list[tuple[str, int | None]] = []  # (url, status) of IPNs sent
         self._stalls: list[_Stall] = []
+
+    @classmethod
+    def account_url(cls, root: str) -> str:
+        """The address an account uses to reach this fake served at ``root``."""
+        return root.rstrip("/") + cls.base_path
+
+    @classmethod
+    def account_credentials(cls, root: str) -> dict[str, str]:
+        """The credentials (and address-like settings) an account pointed at this fake uses."""
+        return dict(cls.demo_credentials)
 
     # Knobs for tests ---------------------------------------------------------------------
 
