@@ -52,7 +52,7 @@ from ispbills.payments.gateways.base import (
 from ispbills.payments.gateways.http import json_of
 
 DHAKA = zoneinfo.ZoneInfo("Asia/Dhaka")
-SANDBOX_BASE = "http://sandbox.mynagad.com:10080/remote-payment-gateway-1.0/api/dfs"
+SANDBOX_BASE = "https://sandbox-ssl.mynagad.com/api/dfs"
 LIVE_BASE = "https://api.mynagad.com/api/dfs"
 API_VERSION = "v-0.2.0"
 BDT_CODE = "050"
@@ -409,7 +409,9 @@ class NagadGateway(PaymentGateway):
         "Key spelling of the date in initialize's sensitive JSON (`datetime`, as the sample "
         "code; the guide's example has `dateTime`).",
         "Whether `X-KM-MC-Id` is required (sent) and whether live IPs must be whitelisted.",
-        "The current sandbox host (the guide's plain-HTTP one is the default).",
+        "The current sandbox host: newer clients use https://sandbox-ssl.mynagad.com/api/dfs "
+        "(the default); the guide's is http://sandbox.mynagad.com:10080/remote-payment-"
+        "gateway-1.0/api/dfs (set it as the account's address if the pack says so).",
         "Refunds (`purchase/cancel`) are not in the guide: not implemented.",
     )
 

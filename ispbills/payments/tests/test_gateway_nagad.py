@@ -22,7 +22,7 @@ INITIALIZE = r".*/check-out/initialize/.*"
 
 class TestNagadContract(GatewayContract):
     code = "nagad"
-    verify_path = r"/verify/payment/.*"
+    verify_path = r"/api/dfs/verify/payment/.*"
     secret_names = ("merchant_private_key",)
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:

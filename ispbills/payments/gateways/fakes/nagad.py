@@ -90,7 +90,6 @@ DEMO_NAGAD_PUBLIC_KEY = (
 
 # What Nagad's sandbox accepts as clock skew between dateTime and its own Dhaka clock.
 WINDOW = dt.timedelta(minutes=5)
-PREFIX = "/remote-payment-gateway-1.0/api/dfs"
 
 
 @dataclass
@@ -119,6 +118,7 @@ class FakeNagad(FakeProvider):
 
     code = "nagad"
     name = "Nagad"
+    base_path = "/api/dfs"
     demo_credentials: ClassVar[dict[str, str]] = {
         "merchant_id": "683002007104225",
         "merchant_number": "01711428036",
@@ -175,7 +175,7 @@ class FakeNagad(FakeProvider):
 
     # -- the API ------------------------------------------------------------------------
 
-    @route("POST", rf"(?:{PREFIX})?/check-out/initialize/(?P<mid>[^/]+)/(?P<oid>[^/]+)")
+    @route("POST", r"/api/dfs/check-out/initialize/(?P<mid>[^/]+)/(?P<oid>[^/]+)")
     def initialize(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if self._headers_missing(request):
             return error("064", "Mandatory header missing")
@@ -211,7 +211,7 @@ class FakeNagad(FakeProvider):
         }
         return FakeResponse.json({**self.keys.seal(answer), "status": "Success"})
 
-    @route("POST", rf"(?:{PREFIX})?/check-out/complete/(?P<ref>[^/]+)")
+    @route("POST", r"/api/dfs/check-out/complete/(?P<ref>[^/]+)")
     def place_order(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         if self._headers_missing(request):
             return error("064", "Mandatory header missing")
@@ -246,7 +246,7 @@ class FakeNagad(FakeProvider):
         page = f"{request.base_url}/check-out/{order.reference}"
         return FakeResponse.json({"callBackUrl": page, "status": "Success"})
 
-    @route("GET", rf"(?:{PREFIX})?/verify/payment/(?P<ref>[^/]+)")
+    @route("GET", r"/api/dfs/verify/payment/(?P<ref>[^/]+)")
     def verify(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
         order = self.order(match["ref"])
         if order is None:
