@@ -195,7 +195,6 @@ class AamarpayGateway(PaymentGateway):
     sandbox_url = SANDBOX_HOST
     live_url = LIVE_HOST
     currencies: ClassVar[tuple[str, ...]] = ("BDT", "USD")
-    min_amount = Decimal("10.00")
     credential_fields = (
         CredentialField("store_id", "Store id", secret=False),
         CredentialField("signature_key", "Signature key"),

@@ -8,11 +8,13 @@ that again, and sends the browser to ``/gateway/pro/<value>``. It draws a random
 sends it, so whoever decrypts gets the first 16-byte block garbled and everything after it
 intact; the plaintext starts with ``gateway=bdsmartp`` (exactly one block), which is what
 makes that work. We build every encrypted value the same way (a disposable first block) and
-decrypt by dropping the first block. The callback comes back to ``redirect_url`` with the
-encrypted answer as its first query key, encrypted under a second secret; it is a hint. The
-check is ``GET /gateway/query_payment/<encrypted service_name, order_id, merchant_id>``,
-answering JSON in ``[...]`` with ``transaction_status``: paid when it is ``Successful`` for
-our order id and amount.
+decrypt by dropping the first block. BdSmartPay sends the payer back to ``redirect_url`` with
+its encrypted answer appended (encrypted under a second secret): a hint only. Our
+``redirect_url`` is our return address with ``?ref=<our reference>&`` (URL-encoded in the
+request), so the answer arrives as a later query key and the attempt is found without
+decrypting. The check is ``GET /gateway/query_payment/<encrypted service_name, order_id,
+merchant_id>``, answering JSON in ``[...]`` with ``transaction_status``: paid when it is
+``Successful`` for our order id and amount.
 
 The whole scheme is unconfirmed (to check with the provider's onboarding pack): the IV
 handling, the second callback secret, the fields of the query plaintext and of its answer
@@ -220,7 +222,6 @@ class BdsmartpayGateway(PaymentGateway):
     sandbox_url = LIVE_HOST  # no separate sandbox is published
     live_url = LIVE_HOST
     currencies = ("BDT",)
-    min_amount = Decimal("10.00")
     credential_fields = (
         CredentialField("merchant_id", "Merchant username", secret=False),
         CredentialField(
@@ -241,6 +242,8 @@ class BdsmartpayGateway(PaymentGateway):
         "The query plaintext (`gateway=bdsmartpay&service_name=&order_id=&merchant_id=`) and "
         "the fields of its answer: `amount` and the order id are required before a payment "
         "counts as paid.",
+        "Our return address rides URL-encoded in the request (`redirect_url=`…`%3Fref%3D…%26`) "
+        "so our reference comes back in it; the published integration sends it raw.",
         "Refunds and IPN: none published.",
     )
 

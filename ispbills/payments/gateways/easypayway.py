@@ -13,7 +13,6 @@ answer (a quoted path, read with or without quotes and escaped slashes).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from ispbills.payments.gateways import register
@@ -76,7 +75,6 @@ class EasypaywayGateway(AamarpayGateway):
     sandbox_url = SANDBOX_HOST
     live_url = LIVE_HOST
     currencies = ("BDT",)
-    min_amount = Decimal("10.00")
     product = "EasyPayWay"
     trxcheck_path = TRXCHECK_PATH
     unconfirmed = (

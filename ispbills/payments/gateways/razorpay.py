@@ -240,6 +240,12 @@ class RazorpayGateway(PaymentGateway):
         ),
     )
     redact_keys = frozenset({"key_secret", "webhook_secret", "razorpay_signature"})
+    unconfirmed = (
+        "Hosted Checkout (a form POST to /v1/checkout/embedded, returning to callback_url) "
+        "may have to be enabled for the account; the reference describes checkout.js.",
+        "Auto-capture must be on in the Dashboard: an authorised payment stays pending "
+        "(nothing captures it here).",
+    )
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": basic_auth(self.cred("key_id"), self.cred("key_secret"))}

@@ -237,7 +237,6 @@ class ShurjopayGateway(PaymentGateway):
     sandbox_url = SANDBOX_BASE
     live_url = LIVE_BASE
     currencies = ("BDT", "USD")
-    min_amount = Decimal("10.00")
     credential_fields = (
         CredentialField("username", "Merchant username", secret=False),
         CredentialField("password", "Merchant password"),

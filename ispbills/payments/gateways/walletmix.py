@@ -207,7 +207,6 @@ class WalletmixGateway(PaymentGateway):
     sandbox_url = SANDBOX_HOST
     live_url = LIVE_HOST
     currencies = ("BDT",)
-    min_amount = Decimal("10.00")
     credential_fields = (
         CredentialField("wmx_id", "Merchant id (wmx_id)", secret=False),
         CredentialField("app_name", "App name", secret=False),

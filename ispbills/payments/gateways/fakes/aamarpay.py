@@ -88,8 +88,8 @@ class AamarpayLikeFake(FakeProvider):
             amount = Decimal(fields["amount"])
         except InvalidOperation:
             return {"amount": "Invalid amount"}
-        if amount < 10:
-            return {"amount": "Minimum amount is 10"}
+        if amount <= 0:
+            return {"amount": "Invalid amount"}
         if fields["currency"] not in ("BDT", "USD"):
             return {"currency": "Invalid currency"}
         with self.lock:

@@ -73,7 +73,7 @@ class FakeBdsmartpay(FakeProvider):
         except InvalidOperation:
             return self.page("BdSmartPay", "<p>Invalid amount.</p>")
         order_id, redirect = fields.get("order_id", ""), fields.get("redirect_url", "")
-        if not order_id or not redirect.startswith(("http://", "https://")) or amount < 10:
+        if not order_id or not redirect.startswith(("http://", "https://")) or amount <= 0:
             return self.page("BdSmartPay", "<p>Invalid request.</p>")
         with self.lock:
             order = self.orders.setdefault(order_id, Order(order_id, amount, redirect, fields))

@@ -149,8 +149,8 @@ class FakeShurjopay(FakeProvider):
             amount = Decimal(str(body["amount"]))
         except InvalidOperation:
             return FakeResponse.json({"message": "The amount must be a number."}, 422)
-        if amount < 10:
-            return FakeResponse.json({"message": "The amount must be at least 10."}, 422)
+        if amount <= 0:
+            return FakeResponse.json({"message": "The amount must be greater than 0."}, 422)
         if body["currency"] not in shurjopay.CURRENCIES:
             return FakeResponse.json({"sp_code": "1010", "message": "Currency mismatch"}, 422)
         sp_order_id = f"{body['prefix']}{secrets.token_hex(7)}"

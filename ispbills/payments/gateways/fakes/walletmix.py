@@ -95,7 +95,7 @@ class FakeWalletmix(FakeProvider):
             amount = Decimal(form["amount"])
         except InvalidOperation:
             return FakeResponse.json({"statusCode": "1002", "statusMsg": "Invalid amount"})
-        if amount < 10 or form["currency"] != "BDT":
+        if amount <= 0 or form["currency"] != "BDT":
             return FakeResponse.json({"statusCode": "1002", "statusMsg": "Invalid amount"})
         token = secrets.token_hex(16)
         with self.lock:
