@@ -47,6 +47,7 @@ LIVE_HOST = "https://epay.walletmix.com"
 CHECK_SERVER_PATH = "/check-server"
 CHECK_PAYMENT_PATH = "/check-payment"
 OK = "1000"
+UNAUTHORISED = "1001"  # the sample library's "unauthorized request"
 CURRENCY = "BDT"
 
 
@@ -328,7 +329,18 @@ class WalletmixGateway(PaymentGateway):
             parse_check_server(_json(response))
         except WalletmixProtocolError as exc:
             raise GatewayError(f"WalletMix: {exc}") from None
-        return str(_("WalletMix answers."))
+        # A check-payment for no token: refused credentials answer an error of their own.
+        form = check_payment_fields(
+            wmx_id=self.cred("wmx_id"),
+            access_app_key=self.cred("access_app_key"),
+            username=self.cred("username"),
+            password=self.cred("password"),
+            token="0",
+        )
+        body = self._form("check", self.base_url + CHECK_PAYMENT_PATH, form)
+        if isinstance(body, dict) and str(body.get("statusCode")) == UNAUTHORISED:
+            raise GatewayError(f"WalletMix: {body.get('statusMsg') or 'credentials refused'}")
+        return str(_("WalletMix accepted the credentials."))
 
 
 def _txn_data(request: CallbackRequest) -> dict[str, Any]:

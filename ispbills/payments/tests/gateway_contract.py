@@ -47,6 +47,8 @@ class GatewayContract:
     failure_settles: ClassVar[tuple[str, str]] = ("failed", "declined")
     # Secrets of the fake's demo credentials that must never be stored in an exchange.
     secret_names: ClassVar[tuple[str, ...]] = ()
+    # Settings the provider refuses, for the connection test (None: it cannot tell).
+    bad_credentials: ClassVar[dict[str, str] | None] = None
 
     @pytest.fixture
     def provider(self, cast: Any) -> Any:
@@ -223,3 +225,31 @@ class GatewayContract:
         assert rows
         for name in self.secret_names:
             assert fake.credentials[name] not in dump, name
+
+    def test_the_connection_test_passes_with_the_right_credentials(
+        self, cast: Any, provider: Any
+    ) -> None:
+        _fake, account = provider
+
+        ok, message = gateways.test_account(actor=cast.alice, account=account)
+
+        account.refresh_from_db()
+        assert ok, message
+        assert (account.check_message, account.checked_at is not None) == (message, True)
+
+    def test_the_connection_test_fails_with_credentials_the_provider_refuses(
+        self, cast: Any, provider: Any
+    ) -> None:
+        if self.bad_credentials is None:
+            pytest.skip("the provider has no call that tells bad credentials apart")
+        _fake, account = provider
+        account.set_credentials({**account.get_credentials(), **self.bad_credentials})
+        account.save()
+
+        ok, message = gateways.test_account(actor=cast.alice, account=account)
+
+        account.refresh_from_db()
+        assert not ok
+        assert account.check_message == message
+        assert message
+        assert PaymentAttempt.objects.count() == 0

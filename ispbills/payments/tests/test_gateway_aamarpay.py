@@ -20,6 +20,7 @@ class TestAamarpayContract(GatewayContract):
     code = "aamarpay"
     verify_path = TRXCHECK
     secret_names = ("signature_key",)
+    bad_credentials = {"signature_key": "wrong-key"}
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:
         # Anyone can POST aamarPay's fields to our return URL: it is not signed.
@@ -93,3 +94,18 @@ def test_a_refused_store_fails_the_attempt(cast, register):
     assert (started.attempt.state, started.attempt.outcome) == ("failed", "provider_error")
     assert "Invalid Store ID" in started.attempt.message
     assert fake.transactions == {}
+
+
+def test_a_payment_confirmed_in_another_currency_needs_attention(register, aamarpay):
+    fake, account = aamarpay
+    attempt = start(account, register())
+    fake.transactions[attempt.merchant_ref].fields["currency"] = "USD"  # the store's answer
+
+    outcome = gateways.handle_callback(
+        "aamarpay", fake.complete(attempt.merchant_ref).as_callback()
+    )
+
+    attempt.refresh_from_db()
+    assert outcome.result == "attention"
+    assert (attempt.outcome, attempt.needs_attention) == ("currency_mismatch", True)
+    assert Payment.objects.count() == 0

@@ -17,6 +17,7 @@ class TestEasypaywayContract(GatewayContract):
     code = "easypayway"
     verify_path = r"/api/v1/trxcheck/request\.php"
     secret_names = ("signature_key",)
+    bad_credentials = {"signature_key": "wrong-key"}
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:
         transaction = fake.transactions[attempt.merchant_ref]

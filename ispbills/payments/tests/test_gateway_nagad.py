@@ -24,6 +24,7 @@ class TestNagadContract(GatewayContract):
     code = "nagad"
     verify_path = r"/api/dfs/verify/payment/.*"
     secret_names = ("merchant_private_key",)
+    bad_credentials = {"nagad_public_key": "MIIBIjANBgkq"}
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:
         order = fake.order(attempt.provider_ref)

@@ -46,6 +46,7 @@ class TestRazorpayContract(GatewayContract):
     # until the attempt expires.
     cancel_settles = ("pending", "")
     secret_names = ("key_secret", "webhook_secret")
+    bad_credentials = {"key_secret": "not-the-secret"}
 
     def complete(
         self, fake: Any, attempt: PaymentAttempt, outcome: str = "success", **kwargs: Any

@@ -24,6 +24,7 @@ class TestShurjopayContract(GatewayContract):
     code = "shurjopay"
     verify_path = r"/api/verification"
     secret_names = ("password",)
+    bad_credentials = {"password": "wrong"}
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:
         # The return names shurjoPay's order and nothing else: verification decides.

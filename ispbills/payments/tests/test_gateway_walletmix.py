@@ -24,6 +24,7 @@ class TestWalletmixContract(GatewayContract):
     cancel_settles = ("pending", "")
     failure_settles = ("pending", "")
     secret_names = ("access_app_key", "password")
+    bad_credentials = {"password": "wrong"}
 
     def early_success(self, fake: Any, attempt: PaymentAttempt) -> CallbackRequest:
         data = {"token": attempt.provider_ref, "txn_status": "1000"}
