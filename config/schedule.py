@@ -17,6 +17,7 @@ from ispbills.customers.tasks import (
     expire_trials_task,
     purge_import_uploads_task,
 )
+from ispbills.payments.tasks import reconcile_payment_attempts_task
 from ispbills.radius.tasks import process_due_disconnects_task, settle_accounting_task
 from ispbills.reports.tasks import refresh_bills_vs_payments_task
 from ispbills.tenancy.tasks import purge_login_attempts_task
@@ -36,3 +37,6 @@ app.periodic(cron="11 * * * *", periodic_id="refresh_bills_vs_payments")(
 )
 app.periodic(cron="* * * * *", periodic_id="post_ledger")(post_ledger_task)
 app.periodic(cron="35 0 * * *", periodic_id="suspend_unsettled")(suspend_unsettled_task)
+app.periodic(cron="*/30 * * * *", periodic_id="reconcile_payment_attempts")(
+    reconcile_payment_attempts_task
+)

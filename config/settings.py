@@ -36,6 +36,9 @@ if not FIELD_ENCRYPTION_KEYS:
 ALLOWED_HOSTS = env_list("ISPBILLS_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("ISPBILLS_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("ISPBILLS_SITE_URL", "http://127.0.0.1:8000")
+# Where the demo's fake payment providers run (``ispbills fake_gateways``, started by
+# ``ispbills run``); the demo ISP's gateway accounts point there.
+FAKE_GATEWAYS_URL = env_str("ISPBILLS_FAKE_GATEWAYS_URL", "http://127.0.0.1:8010")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -201,6 +204,8 @@ SPECTACULAR_SETTINGS = {
         "DisconnectKindEnum": "ispbills.radius.models.Disconnect.Kind",
         "TransferRequestKindEnum": "ispbills.accounting.models.TransferRequest.Kind",
         "FundsMethodEnum": "ispbills.accounting.funds.FUNDS_METHOD_CHOICES",
+        "IpPoolPurposeEnum": "ispbills.network.models.IpPool.Purpose",
+        "PaymentAttemptPurposeEnum": "ispbills.payments.models.PaymentAttempt.Purpose",
     },
 }
 

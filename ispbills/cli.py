@@ -1,7 +1,7 @@
 """The ``ispbills`` command: run the whole stack, or any single part, or any manage.py command.
 
-ispbills run                 migrate, seed the demo if empty, start web + worker (+ scheduler)
-                             and FreeRADIUS when it is installed
+ispbills run                 migrate, seed the demo if empty, start web + worker (+ scheduler),
+                             the fake payment gateways, and FreeRADIUS when it is installed
 ispbills web                 the web server (gunicorn)
 ispbills worker              the job worker; it also runs the periodic scheduler
 ispbills demo                seed the demo ISP (see --help)
@@ -96,7 +96,14 @@ def run(argv: Sequence[str]) -> int:
         if server:
             print(f"Starting the embedded PostgreSQL in {server.pgdata} …", flush=True)
             started = server.start()
-        env = {**os.environ, "ISPBILLS_SITE_URL": f"http://{args.host}:{args.port}"}
+        fakes_url = os.environ.get(
+            "ISPBILLS_FAKE_GATEWAYS_URL", f"http://127.0.0.1:{args.port + 10}"
+        )
+        env = {
+            **os.environ,
+            "ISPBILLS_SITE_URL": f"http://{args.host}:{args.port}",
+            "ISPBILLS_FAKE_GATEWAYS_URL": fakes_url,
+        }
         exe = [sys.executable, "-m", "ispbills.cli"]
         subprocess.run([*exe, "migrate", "--no-input", "-v", "0"], check=True, env=env)
         subprocess.run([*exe, "collectstatic", "--no-input", "-v", "0"], check=True, env=env)
@@ -130,6 +137,8 @@ def run(argv: Sequence[str]) -> int:
             )
         )
         children.append(subprocess.Popen([*exe, "worker"], env=env, start_new_session=True))
+        # The demo's payment gateways are fakes of the real providers, served offline.
+        children.append(subprocess.Popen([*exe, "fake_gateways"], env=env, start_new_session=True))
         radius = None if args.no_radius else _start_radius(exe, env)
         if radius is not None:
             credentials.append(radius[1])

@@ -57,6 +57,26 @@ def owe_payment_reversal(event: str, reversal_id: int, tenant_id: int, **_: Any)
     transaction.on_commit(kick_poster, robust=True)
 
 
+@handle("gateway.operator_funds_verified")
+def add_gateway_funds(
+    event: str, operator_id: int, amount: str, reference: str, purpose: str, **_: Any
+) -> None:
+    """An operator's online top-up (or subscription payment) the provider confirmed: its
+    balance rises in the same transaction as the attempt's verification. The money reached the
+    parent's merchant account, so it counts as received at the bank."""
+    from ispbills.accounting.models import Account
+
+    note = "subscription" if purpose == "subscription" else "online top-up"
+    funds.add_funds(
+        actor=None,
+        operator=Operator.objects.get(pk=operator_id),
+        amount=amount,
+        reference=reference,
+        method=Account.Kind.BANK,
+        note=note,
+    )
+
+
 @handle("bills.issued")
 def post_issued_bills(event: str, bill_ids: list[int], run_id: int | None = None, **_: Any) -> None:
     """A run's batch posts per operator; other bills (by hand, in bulk, voids, adjustments)

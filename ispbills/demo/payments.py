@@ -79,3 +79,28 @@ def seed_handover(tenant: Tenant) -> None:
             reference="DEMO-HANDOVER-001",
             note="End of day",
         )
+
+
+def seed_gateways(tenant: Tenant) -> None:
+    """bKash and SSLCommerz for the demo ISP, talking to their fakes (``ispbills
+    fake_gateways``, started by ``ispbills run``): payments can be clicked through offline."""
+    from django.conf import settings
+
+    from ispbills.payments.gateways.fakes import fake_class
+    from ispbills.payments.gateways.services import save_account
+
+    root = Operator.objects.get(tenant=tenant, parent__isnull=True)
+    for code, label in (("bkash", "bKash (test)"), ("sslcommerz", "SSLCommerz (test)")):
+        fake = fake_class(code)
+        at = f"{settings.FAKE_GATEWAYS_URL.rstrip('/')}/{code}"
+        save_account(
+            actor=None,
+            operator=root,
+            provider=code,
+            values=fake.account_credentials(at),
+            label=label,
+            sandbox=True,
+            base_url=fake.account_url(at),
+            for_customers=True,
+            for_operators=True,
+        )

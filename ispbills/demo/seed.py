@@ -13,7 +13,7 @@ from ispbills.demo.accounting import seed_accounting
 from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.demo.expenses import seed_expenses
 from ispbills.demo.network import seed_network
-from ispbills.demo.payments import seed_funds, seed_handover, seed_payments
+from ispbills.demo.payments import seed_funds, seed_gateways, seed_handover, seed_payments
 from ispbills.radius import provisioning
 from ispbills.reports.services import refresh_bills_vs_payments
 from ispbills.tenancy import services
@@ -125,6 +125,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     run_billing(tenant_id=tenant.pk)  # this period's bills, advances applied
     seed_payments(tenant)
     seed_handover(tenant)
+    seed_gateways(tenant)
     seed_expenses(tenant)
     refresh_bills_vs_payments()  # the chart shows the seeded month before the hourly job runs
     return DEMO_LOGINS

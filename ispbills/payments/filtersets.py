@@ -8,8 +8,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ispbills.core.filtersets import ScopedFilterSet
-from ispbills.payments.models import Payment
+from ispbills.core.filtersets import AnyYesNoSelect, ScopedFilterSet
+from ispbills.payments.models import GatewayAccount, Payment, PaymentAttempt
 from ispbills.tenancy.models import Operator, User
 
 
@@ -52,3 +52,44 @@ class PaymentFilterSet(ScopedFilterSet):
         except (ValueError, OverflowError):
             return queryset.none()
         return queryset.filter(received_at__date__gte=first, received_at__date__lt=following)
+
+
+class GatewayAccountFilterSet(ScopedFilterSet):
+    provider = django_filters.CharFilter(label=_("Provider"))
+    enabled = django_filters.BooleanFilter(label=_("Enabled"), widget=AnyYesNoSelect)
+    operator = django_filters.ModelChoiceFilter(
+        queryset=Operator.objects.all(), label=_("Operator")
+    )
+
+    class Meta:
+        model = GatewayAccount
+        fields = ["provider", "enabled", "operator"]
+
+
+class PaymentAttemptFilterSet(ScopedFilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    state = django_filters.ChoiceFilter(choices=PaymentAttempt.State.choices, label=_("State"))
+    provider = django_filters.CharFilter(label=_("Provider"))
+    purpose = django_filters.ChoiceFilter(
+        choices=PaymentAttempt.Purpose.choices, label=_("Purpose")
+    )
+    needs_attention = django_filters.BooleanFilter(
+        label=_("Needs attention"), widget=AnyYesNoSelect
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+
+    class Meta:
+        model = PaymentAttempt
+        fields = ["q", "state", "provider", "purpose", "needs_attention"]
+
+    def search(
+        self, queryset: QuerySet[PaymentAttempt], name: str, value: str
+    ) -> QuerySet[PaymentAttempt]:
+        """Our reference, the provider's session or transaction id, or the username."""
+        value = value.strip()
+        return queryset.filter(
+            Q(merchant_ref__iexact=value)
+            | Q(provider_ref__iexact=value)
+            | Q(provider_txn_id__iexact=value)
+            | Q(customer__username__icontains=value)
+        )

@@ -19,6 +19,41 @@ urlpatterns = [
         views.CollectCashView.as_view(),
         name="collect_cash",
     ),
+    # Online payment gateways (panel).
+    path("payments/gateways/", views.GatewayAccountListView.as_view(), name="gateway_list"),
+    path("payments/gateways/add/", views.GatewayAccountCreateView.as_view(), name="gateway_add"),
+    path(
+        "payments/gateways/<int:pk>/",
+        views.GatewayAccountDetailView.as_view(),
+        name="gateway_detail",
+    ),
+    path(
+        "payments/gateways/<int:pk>/edit/",
+        views.GatewayAccountEditView.as_view(),
+        name="gateway_edit",
+    ),
+    path(
+        "payments/gateways/<int:pk>/test/",
+        views.GatewayAccountTestView.as_view(),
+        name="gateway_test",
+    ),
+    path("payments/online/", views.PaymentAttemptListView.as_view(), name="attempt_list"),
+    path("payments/online/attention/", views.AttentionListView.as_view(), name="attention_list"),
+    path(
+        "payments/online/<int:pk>/", views.PaymentAttemptDetailView.as_view(), name="attempt_detail"
+    ),
+    path("payments/online/<int:pk>/check/", views.AttemptCheckView.as_view(), name="attempt_check"),
+    path(
+        "payments/online/<int:pk>/resolve/",
+        views.AttemptResolveView.as_view(),
+        name="attempt_resolve",
+    ),
+    path(
+        "customers/<int:pk>/payments/link/",
+        views.CustomerPaymentLinkView.as_view(),
+        name="customer_payment_link",
+    ),
+    path("operators/<int:pk>/top-up/", views.OperatorTopUpView.as_view(), name="operator_topup"),
     # Provider callbacks and the public payment page (no login; see public_views).
     path("pay/gw/<slug:code>/return/", public_views.gateway_return, name="gateway_return"),
     path("pay/gw/<slug:code>/ipn/", public_views.gateway_ipn, name="gateway_ipn"),

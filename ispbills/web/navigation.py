@@ -88,6 +88,16 @@ MENU: tuple[NavSection, ...] = (
         (
             NavItem(_("Bills"), "billing:bill_list", "receipt", "billing.view"),
             NavItem(_("Payments"), "payments:payment_list", "cash-coin", "payments.view"),
+            NavItem(_("Online payments"), "payments:attempt_list", "phone", "payments.view"),
+            NavItem(
+                _("Needs attention"),
+                "payments:attention_list",
+                "exclamation-triangle",
+                "payments.change",
+            ),
+            NavItem(
+                _("Payment gateways"), "payments:gateway_list", "credit-card", "payments.change"
+            ),
             NavItem(_("Billing runs"), "billing:billingrun_list", "arrow-repeat", "billing.view"),
             NavItem(_("Reminders"), "reminders:reminder_list", "bell", "billing.view"),
             NavItem(_("VAT report"), "billing:vat_report", "percent", "billing.view"),

@@ -37,6 +37,15 @@ router.register("bills", billing_viewsets.BillViewSet, basename="bill")
 router.register("customers", billing_viewsets.CustomerBillingViewSet, basename="customer-billing")
 router.register("billing-runs", billing_viewsets.BillingRunViewSet, basename="billingrun")
 router.register("payments", payment_viewsets.PaymentViewSet, basename="payment")
+router.register(
+    "payment-gateways", payment_viewsets.GatewayAccountViewSet, basename="gatewayaccount"
+)
+router.register(
+    "payment-attempts", payment_viewsets.PaymentAttemptViewSet, basename="paymentattempt"
+)
+router.register(
+    "customers", payment_viewsets.CustomerPaymentLinkViewSet, basename="customer-payment-links"
+)
 router.register("accounts", accounting_viewsets.AccountViewSet, basename="account")
 router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
 router.register("operators", accounting_viewsets.OperatorFundsViewSet, basename="operator-funds")

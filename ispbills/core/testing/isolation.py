@@ -67,6 +67,13 @@ OPEN_PAGES: dict[str, str] = {
     "chosen from restricted choices; covered by the report scoping tests",
     "api-v1:report-list": "like reports:report_list",
     "api-v1:report-detail": "like reports:report_detail",
+    "payments:gateway_return": "a provider's browser return: no login by design, finds the "
+    "attempt by its references and confirms with the provider; covered by the gateway tests",
+    "payments:gateway_ipn": "a provider's server notification, as payments:gateway_return",
+    "payments:attempt_result": "the payer's own attempt behind a signed token; covered by the "
+    "payment link tests",
+    "payments:pay_link": "the public payment page behind a signed, expiring token; covered by "
+    "the payment link tests",
     "customers:replace": "finds the package/profile through restrict(); the job restricts the "
     "customers; covered by the replacement tests",
 }

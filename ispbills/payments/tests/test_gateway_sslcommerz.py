@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 
 from ispbills.core.models import AuditEvent
 from ispbills.payments.gateways import services as gateways
@@ -124,13 +125,14 @@ def test_a_forged_signature_is_refused_audited_and_asks_nothing(cast, register, 
     attempt.refresh_from_db()
     assert outcome.result == "forged"
     assert attempt.state == "pending"
-    assert fake.calls(VALIDATE) == [] and fake.calls(QUERY) == []
+    assert fake.calls(VALIDATE) == []
+    assert fake.calls(QUERY) == []
     assert AuditEvent.objects.filter(verb="gateway.callback_forged").count() == 1
     assert Payment.objects.count() == 0
 
 
 def test_an_unsigned_success_claim_is_only_a_hint(cast, register, ssl):
-    fake, account = ssl
+    _fake, account = ssl
     attempt = start(account, register())
     claim = BrowserReturn(
         "POST", "/pay/gw/sslcommerz/return/", {"tran_id": attempt.merchant_ref, "status": "VALID"}
@@ -227,10 +229,9 @@ def test_a_lost_return_is_settled_by_reconciliation(cast, register, ssl):
     assert Payment.objects.count() == 1
 
 
-def test_an_abandoned_session_expires_after_a_day(cast, register, ssl, settings):
-    fake, account = ssl
+def test_an_abandoned_session_expires_after_a_day(cast, register, ssl):
+    _fake, account = ssl
     attempt = start(account, register())
-    import time_machine
 
     with time_machine.travel(attempt.created_at + dt.timedelta(hours=25), tick=False):
         counts = gateways.reconcile()
@@ -242,11 +243,11 @@ def test_an_abandoned_session_expires_after_a_day(cast, register, ssl, settings)
 
 def test_wrong_store_credentials_fail_the_connection_test(cast, ssl):
     fake, account = ssl
-    ok, message = gateways.test_account(actor=cast.alice, account=account)
+    ok, _message = gateways.test_account(actor=cast.alice, account=account)
     assert ok is True
 
     fake.credentials["store_passwd"] = "changed-at-sslcommerz"
-    ok, message = gateways.test_account(actor=cast.alice, account=account)
+    ok, _message = gateways.test_account(actor=cast.alice, account=account)
 
     account.refresh_from_db()
     assert ok is False

@@ -12,10 +12,21 @@ from ispbills.payments.gateways.fakes.base import FakeProvider, FakeRequest, Fak
 
 
 class FakeServer:
-    """``with FakeServer(fake) as server: account.base_url = server.url``."""
+    """``with FakeServer(fake) as server: account.base_url = server.url``.
 
-    def __init__(self, fake: FakeProvider, *, port: int = 0) -> None:
+    With ``fakes={"bkash": …, "sslcommerz": …}`` one server hosts several fakes, each under
+    ``/<code>`` (the demo's hub: ``ispbills fake_gateways``)."""
+
+    def __init__(
+        self,
+        fake: FakeProvider | None = None,
+        *,
+        fakes: dict[str, FakeProvider] | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.fake = fake
+        self.fakes = fakes or {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,16 +39,24 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                path, base, fake = parts.path, outer.url, outer.fake
+                if outer.fakes:
+                    code, _, rest = path.lstrip("/").partition("/")
+                    fake = outer.fakes.get(code)
+                    path, base = "/" + rest, f"{outer.url}/{code}"
                 request = FakeRequest(
                     method=self.command,
-                    path=parts.path,
+                    path=path,
                     query=dict(parse_qsl(parts.query, keep_blank_values=True)),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
-                    base_url=outer.url,
+                    base_url=base,
                 )
                 try:
-                    response = outer.fake.handle(request)
+                    if fake is None:
+                        response = FakeResponse.text("no such fake gateway", 404)
+                    else:
+                        response = fake.handle(request)
                 except Exception as exc:  # a fake's bug must show, not hang the client
                     response = FakeResponse.text(f"fake error: {exc!r}", 500)
                 try:
@@ -53,9 +72,9 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self._thread: threading.Thread | None = None
 
     def start(self) -> FakeServer:
