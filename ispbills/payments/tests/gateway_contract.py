@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -99,6 +100,29 @@ class GatewayContract:
         )
         assert payment.reference == attempt.provider_txn_id
         assert AuditEvent.objects.filter(verb="gateway.payment_verified").count() == 1
+
+    def test_the_browser_return_through_our_web_address_is_verified(
+        self, register: Any, provider: Any, client: Any
+    ) -> None:
+        fake, account = provider
+        attempt = start(account, register())
+        back = self.complete(fake, attempt)
+        parts = urlsplit(back.url)
+        assert parts.path == f"/pay/gw/{self.code}/return/"
+
+        if back.method == "GET":
+            response = client.get(f"{parts.path}?{parts.query}")
+        else:
+            response = client.post(
+                f"{parts.path}?{parts.query}" if parts.query else parts.path,
+                data=urlencode(back.form),
+                content_type="application/x-www-form-urlencoded",
+            )
+
+        attempt.refresh_from_db()
+        assert response.status_code == 302
+        assert attempt.state == "verified"
+        assert Payment.objects.count() == 1
 
     def test_a_cancelled_payment_credits_nothing(self, register: Any, provider: Any) -> None:
         fake, account = provider

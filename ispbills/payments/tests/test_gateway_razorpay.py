@@ -213,3 +213,22 @@ def _sign(body: bytes, fake: Any) -> str:
     from ispbills.payments.gateways import razorpay as protocol
 
     return protocol.webhook_signature(body, fake.credentials["webhook_secret"])
+
+
+def test_a_webhook_through_our_ipn_address_is_answered_and_verified(register, razorpay, client):
+    fake, account = razorpay
+    attempt = start(account, register())
+    TestRazorpayContract().complete(fake, attempt)
+    body, headers = fake.webhooks[-1]
+
+    response = client.post(
+        "/pay/gw/razorpay/ipn/",
+        data=body,
+        content_type="application/json",
+        headers={k: v for k, v in headers.items() if k != "Content-Type"},
+    )
+
+    attempt.refresh_from_db()
+    assert (response.status_code, response.content) == (200, b"OK")
+    assert attempt.state == "verified"
+    assert Payment.objects.count() == 1

@@ -69,3 +69,16 @@ def test_an_answer_for_another_merchant_is_not_trusted(register, wmx):
     assert (outcome.result, attempt.state) == ("unknown", "unknown")
     assert "another merchant" in attempt.message
     assert Payment.objects.count() == 0
+
+
+def test_the_basic_credentials_in_the_form_are_not_stored(register, wmx):
+    fake, account = wmx
+    attempt = start(account, register())
+    gateways.handle_callback("walletmix", fake.complete(attempt.provider_ref).as_callback())
+
+    from ispbills.payments.models import GatewayExchange
+
+    dump = repr([(r.url, r.request_body) for r in GatewayExchange.objects.filter(attempt=attempt)])
+    basic = walletmix.authorization(fake.credentials["username"], fake.credentials["password"])
+    assert basic.split()[1] not in dump
+    assert "authorization=%5Bredacted%5D" in dump or "authorization=[redacted]" in dump
