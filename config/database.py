@@ -6,6 +6,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from config.env import ConfigError, env_int
 
+# Every connection runs without PostgreSQL's JIT compiler. Its cost model takes the set-based
+# statements of billing runs, suspensions and RADIUS provisioning for long analytical
+# queries and compiles them for a second or more before running them in a fraction of that
+# (docs/adr/0009-embedded-postgres-tuned.md).
+SESSION_OPTIONS = "-c jit=off"
+
+
+def _options(given: str | None) -> str:
+    return f"{SESSION_OPTIONS} {given}" if given else SESSION_OPTIONS
+
 
 def from_url(url: str) -> dict[str, Any]:
     """Django DATABASES entry for a ``postgresql://user:pass@host:port/name?opt=v`` URL."""
@@ -20,6 +30,7 @@ def from_url(url: str) -> dict[str, Any]:
         raise ConfigError("DATABASE_URL names no database (postgresql://user@host:5432/NAME)")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     host = query.pop("host", None) or unquote(parts.hostname or "")
+    query["options"] = _options(query.get("options"))
     try:
         port = parts.port
     except ValueError:
@@ -49,6 +60,7 @@ def embedded(data_dir: Path) -> dict[str, Any]:
         "PASSWORD": "",
         "HOST": str(server.socket_dir),
         "PORT": "",
+        "OPTIONS": {"options": SESSION_OPTIONS},
         "CONN_MAX_AGE": env_int("ISPBILLS_DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": "test_ispbills"},

@@ -29,6 +29,7 @@ import time
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
@@ -695,49 +696,45 @@ def _bill_posting(bill: Bill, operators: dict[Any, Operator], chart: Chart) -> P
 
 
 # A run's batch in one entry per operator: its bills' totals, VAT and the advance they took.
-BATCH_SQL = """
-SELECT operator_id, sum(total), sum(vat), sum(advance_applied), count(*)
-  FROM billing_bill
- WHERE id = ANY(%s) AND kind = 'invoice'
- GROUP BY operator_id
- ORDER BY operator_id
-"""
-
-
 @transaction.atomic
-def post_bill_batch(run_id: int, bill_ids: Sequence[int]) -> list[JournalEntry]:
+def post_bill_batch(
+    run_id: int, bill_ids: Sequence[int], sums: Sequence[dict[str, Any]]
+) -> list[JournalEntry]:
     """Post a billing run's batch: per operator, one entry of its bills' sums (Dr receivables
     with what the advance did not pay, Dr advances with what it did, Cr revenue and VAT) keyed
-    by run, batch and operator. The batch's advance debits are in it (they are never posted one
-    by one: ``post_advance_debits`` is given debits of bills outside runs); the bills keep the
+    by run, batch and operator. ``sums`` are the batch's per-operator sums as the issuing
+    statement returned them (``operator_id``, ``total``, ``vat``, ``applied``, ``count``). The
+    batch's advance debits are in it (they are never posted one by one:
+    ``post_advance_debits`` is given debits of bills outside runs); the bills keep the
     per-customer detail, and a bill voided later posts its own reversing amounts."""
     if not bill_ids:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(BATCH_SQL, [list(bill_ids)])
-        rows = cursor.fetchall()
-    operators = Operator.objects.in_bulk({row[0] for row in rows})
+    operators = Operator.objects.in_bulk({row["operator_id"] for row in sums})
     chart = Chart()
     batch = f"{run_id}:{min(bill_ids)}"
-    postings = [
-        Posting(
-            tenant_id=operators[operator_id].tenant_id,
-            operator_id=operator_id,
-            memo=f"Billing run {run_id}: {count} bills",
-            source_type=RUN,
-            source_id=batch,
-            purpose=f"bills:{operator_id}",
-            lines=chart.legs(
-                operators[operator_id],
-                (Account.Kind.RECEIVABLE, total - applied),
-                (Account.Kind.ADVANCES, applied),
-                (Account.Kind.REVENUE, -(total - vat)),
-                (Account.Kind.VAT_PAYABLE, -vat),
-            ),
+    postings = []
+    for row in sums:
+        operator = operators[row["operator_id"]]
+        total, vat, applied = (Decimal(row[name]) for name in ("total", "vat", "applied"))
+        if not (total or vat):
+            continue
+        postings.append(
+            Posting(
+                tenant_id=operator.tenant_id,
+                operator_id=operator.pk,
+                memo=f"Billing run {run_id}: {row['count']} bills",
+                source_type=RUN,
+                source_id=batch,
+                purpose=f"bills:{operator.pk}",
+                lines=chart.legs(
+                    operator,
+                    (Account.Kind.RECEIVABLE, total - applied),
+                    (Account.Kind.ADVANCES, applied),
+                    (Account.Kind.REVENUE, -(total - vat)),
+                    (Account.Kind.VAT_PAYABLE, -vat),
+                ),
+            )
         )
-        for operator_id, total, vat, applied, count in rows
-        if total or vat
-    ]
     return post_many(postings)
 
 

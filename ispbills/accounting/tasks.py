@@ -78,14 +78,20 @@ def add_gateway_funds(
 
 
 @handle("bills.issued")
-def post_issued_bills(event: str, bill_ids: list[int], run_id: int | None = None, **_: Any) -> None:
+def post_issued_bills(
+    event: str,
+    bill_ids: list[int],
+    run_id: int | None = None,
+    operator_sums: list[dict[str, Any]] | None = None,
+    **_: Any,
+) -> None:
     """A run's batch posts per operator; other bills (by hand, in bulk, voids, adjustments)
     post one by one, with the advance they moved, and a reseller short of funds for a bill
     issued by hand refuses it."""
     if not bill_ids:
         return
     if run_id is not None:
-        services.post_bill_batch(run_id, bill_ids)
+        services.post_bill_batch(run_id, bill_ids, operator_sums or [])
         # A run issues invoices only: no voided bill to give a charge back for.
         charges = funds.wholesale_charges(bill_ids)
         funds.charge(charges, source_id=f"run {run_id}:{min(bill_ids)}")

@@ -137,15 +137,13 @@ bounds AS MATERIALIZED (
 
 PREVIEW_SQL = f"WITH {PRICED_SQL} SELECT * FROM ready"
 
-# Settings of the pricing statements (their transaction only). PostgreSQL's JIT compiles
-# these long expressions for a minute before running them in a second: off. A batch's rows
-# are sorted and hashed in memory (50,000 priced rows are about 40 MB). And never a
-# sequential scan where an index serves: planned while the bill table is empty (an ISP's
-# first run, or a batch planned while the one before is being inserted), the "already
-# billed" probe would otherwise scan the whole table for every customer.
-PRICING_SETTINGS = (
-    "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL enable_seqscan = off"
-)
+# Settings of the pricing statements (their transaction only; JIT is off for every
+# connection, config/database.py). A batch's rows are sorted and hashed in memory (50,000
+# priced rows are about 40 MB). And never a sequential scan where an index serves: planned
+# while the bill table is empty (an ISP's first run, or a batch planned while the one before
+# is being inserted), the "already billed" probe would otherwise scan the whole table for
+# every customer.
+PRICING_SETTINGS = "SET LOCAL work_mem = '256MB'; SET LOCAL enable_seqscan = off"
 
 # A priced row's lines as JSON text, parsed once: jsonb_build_object and || take 2.4 times
 # as long. Every value is a number, a boolean or a choice's key (nothing to escape).
@@ -192,7 +190,7 @@ fresh AS (
                 ELSE 'unpaid' END,
            '', %(user_id)s
       FROM fresh
-    RETURNING id, tenant_id, customer_id, total, advance_applied, status
+    RETURNING id, tenant_id, operator_id, customer_id, total, vat, advance_applied, status
 ), debits AS (
     INSERT INTO billing_advancedebit (bill_id, customer_id, amount, at, posted)
     SELECT id, customer_id, advance_applied, now(), false FROM bills WHERE advance_applied > 0
@@ -219,12 +217,18 @@ fresh AS (
     RETURNING 1
 ), skipped AS (
     SELECT skip, count(*) AS count FROM source WHERE skip IS NOT NULL GROUP BY skip
+), operators AS (
+    -- What the ledger posts of a run's batch, summed here rather than read back.
+    SELECT operator_id, sum(total)::text AS total, sum(vat)::text AS vat,
+           sum(advance_applied)::text AS applied, count(*) AS count
+      FROM bills GROUP BY operator_id
 )
 SELECT totals.count, totals.total, totals.applied,
        (SELECT coalesce(jsonb_object_agg(skip, count), '{{}}') FROM skipped),
        (SELECT count(*) FROM debits) + (SELECT count(*) FROM advance) + (SELECT count(*) FROM bump),
        totals.ids,
-       (SELECT array_agg(id) FROM advance WHERE extended)
+       (SELECT array_agg(id) FROM advance WHERE extended),
+       (SELECT coalesce(jsonb_agg(operators ORDER BY operator_id), '[]') FROM operators)
   FROM totals
 """
 
@@ -353,12 +357,17 @@ def _issue(
     with connection.cursor() as cursor:
         cursor.execute(PRICING_SETTINGS)
         cursor.execute(sql, params)
-        count, total, applied, skipped, _writes, ids, extended = cursor.fetchone()
+        count, total, applied, skipped, _writes, ids, extended, operators = cursor.fetchone()
     # Extended expiries reach RADIUS (the Expiration item) in the same transaction: only the
     # rows a customer's status and expiry decide are compared and the differing ones written
     # (no password decrypted, as rewriting all of a customer's rows would).
     provision_status(extended or [])
-    events.emit("bills.issued", bill_ids=list(ids or []), run_id=params.get("run_id"))
+    events.emit(
+        "bills.issued",
+        bill_ids=list(ids or []),
+        run_id=params.get("run_id"),
+        operator_sums=json.loads(operators),
+    )
     # Django reads jsonb as text (its JSONField decodes it); so do we.
     return count, Decimal(total), Decimal(applied), json.loads(skipped), list(ids or [])
 

@@ -17,6 +17,30 @@ SOCKET_NAME = ".s.PGSQL.5432"
 DATABASE = "ispbills"
 # A unix socket path must fit in sockaddr_un (107 bytes on Linux).
 _MAX_SOCKET_PATH = 100
+_MB = 1024 * 1024
+
+
+def server_settings(memory: int | None = None) -> dict[str, str]:
+    """The server settings the cluster starts with, sized to the machine's ``memory`` (bytes).
+
+    PostgreSQL's defaults suit a small shared host: 128 MB of buffers, and a checkpoint
+    every gigabyte of WAL, which forces full-page images of every page a billing run
+    touches again and again. These are the usual settings of a server of its own
+    (docs/deploy.md gives them for an external PostgreSQL)."""
+    if memory is None:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    buffers = min(max(memory // 4, 128 * _MB), 8192 * _MB) // _MB
+    return {
+        "max_connections": "200",
+        "fsync": "on",
+        "shared_buffers": f"{buffers}MB",
+        "effective_cache_size": f"{max(memory // 2 // _MB, buffers)}MB",
+        "maintenance_work_mem": "256MB",
+        "max_wal_size": "8GB",
+        "min_wal_size": "512MB",
+        "checkpoint_timeout": "15min",
+        "wal_compression": "on",
+    }
 
 
 def _bin_path() -> Path:
@@ -133,7 +157,8 @@ class EmbeddedPostgres:
         if self.is_running():
             self._ensure_database()
             return False
-        options = f"-h '' -k {self.socket_dir} -c max_connections=200 -c fsync=on"
+        settings = " ".join(f"-c {name}={value}" for name, value in server_settings().items())
+        options = f"-h '' -k {self.socket_dir} {settings}"
         self._run(
             [
                 self._bin("pg_ctl"),

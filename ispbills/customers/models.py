@@ -110,8 +110,10 @@ class Customer(TenantOwned):
 
     # Every status change (a bulk suspension: 100,000 at once) writes a new entry in each
     # index, so none that another already covers (the tenant leads customer_status,
-    # customer_operator, customer_expiry and customer_username) and none for rows without a
-    # value (parent, manager).
+    # customer_operator and customer_username) and none for rows without a value (parent,
+    # manager). The advance balance and the expiry are in no index: a billing run's debits
+    # and extended validities are HOT updates (the suspension and reminder jobs read the
+    # expiries of every ISP in one scan).
     tenant = models.ForeignKey(
         "tenancy.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -220,7 +222,6 @@ class Customer(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "status", "-id"], name="customer_status"),
             models.Index(fields=["tenant", "operator", "-id"], name="customer_operator"),
-            models.Index(fields=["tenant", "expires_at"], name="customer_expiry"),
             models.Index(
                 fields=["parent"],
                 name="customer_has_parent",

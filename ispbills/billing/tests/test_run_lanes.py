@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count, Sum
 
 from ispbills.billing import services
 from ispbills.billing.models import AdvanceDebit, Bill, BillingRun
@@ -155,13 +156,43 @@ def test_an_advance_paid_in_while_its_customer_is_priced_ahead_pays_the_bill(
 
 def test_each_batch_announces_its_bills_inside_its_transaction(cast, customers, monkeypatch):
     customers(5)
-    seen: list[tuple[int, bool, int, int | None]] = []
+    seen: list[tuple[int, bool, int, int | None, list[tuple[int, str, int]]]] = []
 
-    def capture(event: str, bill_ids: list[int], run_id: int | None) -> None:
-        visible = Bill.objects.filter(pk__in=bill_ids, run_id=run_id).count()
-        seen.append((len(bill_ids), connection.in_atomic_block, visible, run_id))
+    def capture(
+        event: str, bill_ids: list[int], run_id: int | None, operator_sums: list[dict]
+    ) -> None:
+        bills = Bill.objects.filter(pk__in=bill_ids, run_id=run_id)
+        sums = [(row["operator_id"], row["total"], row["count"]) for row in operator_sums]
+        summed = [
+            (row["operator_id"], str(row["total"]), row["count"])
+            for row in bills.values("operator_id")
+            .annotate(total=Sum("total"), count=Count("id"))
+            .order_by("operator_id")
+        ]
+        assert sums == summed  # what the ledger posts is what was issued
+        seen.append((len(bill_ids), connection.in_atomic_block, bills.count(), run_id, sums))
 
     monkeypatch.setitem(events.HANDLERS, "bills.issued", [capture])
     run = services.run_billing(tenant_id=cast.acme.pk, at=RUN_AT, batch=2)
 
-    assert seen == [(2, True, 2, run.pk), (2, True, 2, run.pk), (1, True, 1, run.pk)]
+    assert [row[:4] for row in seen] == [
+        (2, True, 2, run.pk),
+        (2, True, 2, run.pk),
+        (1, True, 1, run.pk),
+    ]
+    assert all(row[4] for row in seen)
+
+
+@pytest.mark.django_db
+def test_what_a_run_updates_on_customers_is_in_no_index():
+    """A run's advance debits and extended validities stay HOT updates: neither column is in
+    any index (key, expression or predicate) of the customer table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'customers_customer'"
+        )
+        indexes = cursor.fetchall()
+
+    assert len(indexes) > 10
+    assert [name for name, definition in indexes if "advance_balance" in definition] == []
+    assert [name for name, definition in indexes if "expires_at" in definition] == []

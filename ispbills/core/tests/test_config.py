@@ -63,7 +63,22 @@ def test_database_url_is_parsed_with_options() -> None:
     assert config["PASSWORD"] == "p@ss"
     assert config["HOST"] == "db.example"
     assert config["PORT"] == "6432"
-    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
+
+
+def test_session_options_of_the_url_are_kept_after_ours() -> None:
+    config = from_url("postgresql://app@db/isp?options=-c%20statement_timeout%3D5000")
+
+    assert config["OPTIONS"]["options"] == "-c jit=off -c statement_timeout=5000"
+
+
+@pytest.mark.django_db
+def test_connections_run_without_jit() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 def test_database_url_with_a_socket_host() -> None:

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from ispbills.core.embedded_db import EmbeddedPostgres
+from ispbills.core.embedded_db import EmbeddedPostgres, server_settings
 
 pytestmark = pytest.mark.smoke
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,10 +30,31 @@ def test_embedded_server_inits_starts_and_stops(tmp_path: Path) -> None:
         assert server._psql("SELECT datname FROM pg_database WHERE datname = 'ispbills'") == (
             "ispbills"
         )
+        wanted = server_settings()
+        assert server._psql("SHOW shared_buffers") == wanted["shared_buffers"]
+        assert server._psql("SHOW max_wal_size") == "8GB"
+        assert server._psql("SHOW wal_compression") == "pglz"
         assert server.start() is False  # already running: reused, not restarted
     finally:
         server.stop()
     assert not server.is_running()
+
+
+@pytest.mark.parametrize(
+    ("memory_gb", "buffers", "cache"),
+    [
+        (0.25, "128MB", "128MB"),
+        (4, "1024MB", "2048MB"),
+        (24, "6144MB", "12288MB"),
+        (64, "8192MB", "32768MB"),
+    ],
+)
+def test_server_memory_settings_follow_the_machine(
+    memory_gb: float, buffers: str, cache: str
+) -> None:
+    settings = server_settings(int(memory_gb * 1024**3))
+
+    assert (settings["shared_buffers"], settings["effective_cache_size"]) == (buffers, cache)
 
 
 def test_socket_dir_moves_to_tmp_when_the_path_is_too_long(tmp_path: Path) -> None:

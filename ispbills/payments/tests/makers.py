@@ -50,5 +50,8 @@ def make_payment_attempt(operator: Operator, marker: str) -> PaymentAttempt:
         customer=make_customer(operator, f"c-{marker}"),
         amount="100",
         merchant_ref=marker,
-        state=PaymentAttempt.State.PENDING,
+        # Unknown and needing attention: listed in the queue as well as among all attempts.
+        state=PaymentAttempt.State.UNKNOWN,
+        needs_attention=True,
+        attention_reason="made for the isolation checks",
     )
