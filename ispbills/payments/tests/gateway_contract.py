@@ -18,7 +18,9 @@ import pytest
 from ispbills.core.models import AuditEvent
 from ispbills.payments.gateways import services as gateways
 from ispbills.payments.gateways.base import CallbackRequest
+from ispbills.payments.gateways.fakes import fake_class
 from ispbills.payments.gateways.fakes.base import BrowserReturn
+from ispbills.payments.gateways.fakes.server import FakeServer
 from ispbills.payments.models import GatewayAccount, GatewayExchange, Payment, PaymentAttempt
 from ispbills.payments.tests.gateway_kit import gateway_account, serve_fake
 
@@ -122,6 +124,18 @@ class GatewayContract:
         attempt.refresh_from_db()
         assert response.status_code == 302
         assert attempt.state == "verified"
+        assert Payment.objects.count() == 1
+
+    def test_the_fake_works_under_the_demo_servers_prefix(self, cast: Any, register: Any) -> None:
+        # ``ispbills fake_gateways`` serves every fake from one server under /<code>/.
+        fake = fake_class(self.code)()
+        with FakeServer(fakes={self.code: fake}) as server:
+            account = gateway_account(cast.acme_root, self.code, f"{server.url}/{self.code}")
+            attempt = start(account, register())
+            outcome = self.deliver(self.complete(fake, attempt))
+
+        assert account.base_url.startswith(f"{server.url}/{self.code}")
+        assert outcome.result == "verified"
         assert Payment.objects.count() == 1
 
     def test_a_cancelled_payment_credits_nothing(self, register: Any, provider: Any) -> None:
