@@ -756,6 +756,8 @@ def check_attempt(attempt: PaymentAttempt, *, actor: Any = None) -> str:
         _may_change(actor, attempt)
     if attempt.state == State.VERIFIED:
         return "already_verified"
+    if attempt.needs_attention and actor is None:
+        return "attention"  # reconciliation leaves anomalies to the person
     adapter = adapter_for(attempt.account)
     try:
         confirmation = adapter.query(info_of(attempt))
@@ -768,8 +770,6 @@ def check_attempt(attempt: PaymentAttempt, *, actor: Any = None) -> str:
                 message=_("The payer did not finish within a day."),
                 data={"expired": True},
             )
-        if attempt.needs_attention and actor is None:
-            return "attention"  # reconciliation leaves anomalies to the person
         result = settle(attempt, confirmation, actor=actor)
     except GatewayTimeout as exc:
         result = _unknown(attempt, Outcome.NO_ANSWER, exc.message)

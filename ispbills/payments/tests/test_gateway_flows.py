@@ -457,3 +457,22 @@ def test_an_unreachable_provider_is_not_delivered_and_a_slow_one_times_out():
     with pytest.raises(GatewayUnavailable):
         http.request("gone", "GET", f"http://127.0.0.1:{port}/slow")
     assert [e.error.split(":")[0] for e in http.exchanges] == ["no answer in time", "not delivered"]
+
+
+def test_the_demo_hub_serves_each_fake_under_its_code(cast, register):
+    from ispbills.payments.gateways.fakes import fake_class
+    from ispbills.payments.gateways.fakes.server import FakeServer
+
+    fakes = {code: fake_class(code)() for code in ("bkash", "sslcommerz")}
+    with FakeServer(fakes=fakes) as hub:
+        for code in fakes:
+            gateway_account(cast.acme_root, code, f"{hub.url}/{code}")
+        customer = register()
+        for account in GatewayAccount.objects.order_by("provider"):
+            started = gateways.start_attempt(
+                actor=None, account=account, amount="500", purpose="advance", customer=customer
+            )
+            assert started.result is not None, started.attempt.message
+            assert started.result.redirect_url.startswith(f"{hub.url}/{account.provider}/")
+        back = fakes["bkash"].complete(PaymentAttempt.objects.get(provider="bkash").provider_ref)
+        assert gateways.handle_callback("bkash", back.as_callback()).result == "verified"

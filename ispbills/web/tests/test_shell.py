@@ -63,7 +63,8 @@ NETWORK = SESSIONS | {
     "/radius/disconnects/",
 }
 BILLING = {"/bills/", "/billing-runs/", "/reminders/", "/reports/vat/"}  # billing.view
-PAYMENTS = {"/payments/"}  # payments.view
+PAYMENTS = {"/payments/", "/payments/online/"}  # payments.view
+PAYMENT_SETTINGS = {"/payments/online/attention/", "/payments/gateways/"}  # payments.change
 NETWORK_SETTINGS = {"/network/settings/"}  # the whole ISP's: its root operator's staff
 BILLING_SETTINGS = {"/billing/settings/"}  # likewise, with billing.change
 ACCOUNTING = {
@@ -89,6 +90,7 @@ EVERYTHING_BUT_ISPS = (
     | NETWORK
     | BILLING
     | PAYMENTS
+    | PAYMENT_SETTINGS
     | ACCOUNTING
     | EXPENSES
 )
@@ -104,6 +106,7 @@ MENU_OF = {
     | SESSIONS
     | BILLING
     | PAYMENTS
+    | PAYMENT_SETTINGS
     | ACCOUNTING
     | EXPENSES,
     "zed": EVERYTHING_BUT_ISPS | NETWORK_SETTINGS | BILLING_SETTINGS | {"/isps/"},
