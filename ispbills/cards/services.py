@@ -820,9 +820,7 @@ def record_distributor_payment(
         payable = Account.objects.select_for_update().get(pk=payable.pk)
         if amount > payable.balance:
             raise DomainError(
-                _(
-                    "%(operator)s owes %(user)s %(balance)s in commissions: it cannot pay %(amount)s."
-                )
+                _("%(operator)s owes %(user)s %(balance)s: it cannot pay %(amount)s.")
                 % {
                     "operator": operator,
                     "user": distributor,
