@@ -194,7 +194,7 @@ class Card(DistributorScoped, TenantOwned):
         return reverse("cards:card_detail", args=[self.pk])
 
 
-class RedemptionAttempt(TenantOwned):
+class RedemptionAttempt(DistributorScoped, TenantOwned):
     """One PIN entered for a customer: the lock-out counts the failures in its window."""
 
     access_area = "cards"

@@ -337,7 +337,7 @@ def _change_cards(
 def issue_batch(*, actor: Any, batch: CardBatch, distributor: Any) -> int:
     """Assign a batch's unissued cards to a distributor; returns how many were issued."""
     operator = Operator.objects.get(pk=batch.operator_id)
-    require(actor, "cards.change", operator)
+    require(actor, "cards.add", operator)
     distributor = _distributor_of(batch.tenant_id, distributor, operator)
     batch = CardBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.distributor_id not in (None, distributor.pk):
@@ -364,8 +364,9 @@ def issue_batch(*, actor: Any, batch: CardBatch, distributor: Any) -> int:
 
 @transaction.atomic
 def void_cards(*, actor: Any, cards: Any, reason: str) -> int:
-    """Void unused cards (unissued or issued); used, expired and void ones are left as they
-    are. ``cards`` is a queryset the caller restricted. Returns how many were voided."""
+    """Void unused cards (unissued or issued; needs cards.delete); used, expired and void ones
+    are left as they are. ``cards`` is a queryset the caller restricted. Returns how many were
+    voided."""
     reason = (reason or "").strip()[:200]
     if not reason:
         raise DomainError(_("Give a reason."), fields={"reason": [_("Required.")]})
@@ -375,7 +376,7 @@ def void_cards(*, actor: Any, cards: Any, reason: str) -> int:
         operators = Operator.objects.filter(
             pk__in=Card.objects.filter(pk__in=ids).values("operator_id")
         )
-        if not access.can("cards.change") or not all(access.reaches(op) for op in operators):
+        if not access.can("cards.delete") or not all(access.reaches(op) for op in operators):
             raise NotAllowedError(_("You do not have permission to do this."))
     voided = _change_cards(
         actor,

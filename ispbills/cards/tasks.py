@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import time
+from typing import Any
 
 from procrastinate.exceptions import AlreadyEnqueued
 
@@ -49,3 +50,29 @@ def check_duplicate_pins_task(timestamp: int | None = None) -> int:
     for tenant_id, ids in found:
         logger.error("ISP %s: cards %s share a PIN; all but the first voided", tenant_id, ids)
     return len(found)
+
+
+@jobs.task(queue="exports")
+def export_vouchers_task(
+    run_id: int, batch_id: int, user_id: int, acting_tenant_id: int | None
+) -> None:
+    """A large batch's voucher sheets as one PDF, for the user who asked."""
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from ispbills.cards.pdf import write_vouchers
+
+    user: Any = get_user_model().objects.get(pk=user_id)
+    user.selected_tenant_id = acting_tenant_id
+
+    def body(progress: jobs.Progress) -> tuple[str, dict[str, Any]]:
+        result = write_vouchers(
+            progress=progress,
+            batch_id=batch_id,
+            user=user,
+            language=translation.get_language() or "en",
+        )
+        return gettext("%(cards)s voucher sheets") % {"cards": result["cards"]}, result
+
+    jobs.run_tracked(run_id, body)

@@ -119,6 +119,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "money": "view",
             "billing": "view export",
             "payments": "*",
+            # Distributors' commissions and settlements (recorded with accounting.add).
+            "cards": "view export",
             "accounting": "*",
             "expenses": "*",
             "reports": "view export",
