@@ -59,7 +59,6 @@ class CardBatchForm(ScopedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["operator"].queryset = Operator.objects.restrict(self.user, "view")
         if not self.is_bound:
             self.initial.setdefault(
                 "expires_at", (dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=180)).date()

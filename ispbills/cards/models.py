@@ -247,7 +247,7 @@ class RedemptionAttempt(DistributorScoped, TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.outcome} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.outcome} {self.detail}".strip()
 
 
 class Commission(DistributorScoped, TenantOwned):

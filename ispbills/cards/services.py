@@ -133,7 +133,7 @@ def _distributor_of(tenant_id: int, user: Any, operator: Operator) -> User:
             _("Pick an active card distributor of this operator."),
             fields={"distributor": [_("Not a card distributor of this operator.")]},
         )
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 CREATE_NEW = """
@@ -673,7 +673,7 @@ def _check_package_card(card: Card, customer: Customer) -> None:
     """A package card pays the customer's own package (or its master), one period at a time:
     refused when nothing is owed and a period's price already waits in advance."""
     package: Any = card.package
-    own = Package.objects.filter(pk=customer.package_id).values_list("pk", "parent_id").first()
+    own = Package.objects.filter(pk=customer.package_id or 0).values_list("pk", "parent_id").first()
     if own is None or card.package_id not in own:
         message = _(
             "Card %(serial)s is for the package %(package)s, not the customer's; change the "

@@ -75,12 +75,13 @@ class CommissionTable(MoneyTable):
     at = tables.TemplateColumn(TIME, verbose_name=_("When"))
     distributor = tables.Column(verbose_name=_("Distributor"))
     card = tables.Column(accessor="card__serial", verbose_name=_("Card"))
+    batch = tables.Column(accessor="card__batch__name", verbose_name=_("Batch"))
     amount = tables.TemplateColumn(MONEY, verbose_name=_("Commission"))
     entry = tables.Column(verbose_name=_("Ledger entry"), default="—")
 
     class Meta:
         model = Commission
-        fields = ("at", "distributor", "card", "amount", "entry")
+        fields = ("at", "distributor", "card", "batch", "amount", "entry")
 
 
 class DistributorPaymentTable(MoneyTable):

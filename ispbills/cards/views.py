@@ -138,7 +138,7 @@ class CardBatchIssueView(ServiceFormView):
             actor=self.request.user, batch=self.object, distributor=form.cleaned_data["distributor"]
         )
         messages.success(self.request, _("%(n)s cards issued.") % {"n": issued})
-        return self.object  # type: ignore[no-any-return]
+        return self.object
 
 
 class CardBatchVoidView(ServiceFormView):
@@ -154,7 +154,7 @@ class CardBatchVoidView(ServiceFormView):
             reason=form.cleaned_data["reason"],
         )
         messages.success(self.request, _("%(n)s cards voided.") % {"n": voided})
-        return self.object  # type: ignore[no-any-return]
+        return self.object
 
 
 class CardBatchVouchersView(ObjectDetailView):
@@ -244,7 +244,7 @@ class CardVoidView(ServiceFormView):
             cards=Card.objects.filter(pk=self.object.pk),
             reason=form.cleaned_data["reason"],
         )
-        return self.object  # type: ignore[no-any-return]
+        return self.object
 
 
 class CardBulkVoidView(ServiceFormView):
@@ -255,7 +255,7 @@ class CardBulkVoidView(ServiceFormView):
     action = "delete"
     title = gettext_lazy("Void cards")
 
-    def perform(self, form: Any) -> None:
+    def perform(self, form: Any) -> Any:
         singles, ranges = form.serial_filter()
         match = Q(serial__in=singles)
         for first, last in ranges:
@@ -326,7 +326,9 @@ class DashboardView(MoneyListView):
                 .order_by("username")[:20]
             )
         tenant_zone = (
-            Tenant.objects.filter(pk=access.tenant_id).values_list("timezone", flat=True).first()
+            Tenant.objects.filter(pk=access.tenant_id or 0)
+            .values_list("timezone", flat=True)
+            .first()
             or settings.DEFAULT_TENANT_TIMEZONE
         )
         context.update(
@@ -392,8 +394,9 @@ class CustomerRedeemView(ServiceFormView):
             _("Card %(serial)s redeemed: payment %(payment)s.")
             % {"serial": card.serial, "payment": card.payment},
         )
-        if Payment.objects.restrict(self.request.user).filter(pk=card.payment_id).exists():
-            return HttpResponseRedirect(Payment(pk=card.payment_id).get_absolute_url())
+        payment: Any = card.payment
+        if Payment.objects.restrict(self.request.user).filter(pk=payment.pk).exists():
+            return HttpResponseRedirect(payment.get_absolute_url())
         return HttpResponseRedirect(reverse("cards:dashboard"))
 
 
@@ -408,7 +411,7 @@ class CommissionListView(MoneyListView):
     keyset_pagination = True
 
     def base_queryset(self) -> QuerySet[Commission]:
-        return Commission.objects.select_related("distributor", "card", "entry")
+        return Commission.objects.select_related("distributor", "card__batch", "entry")
 
 
 class DistributorPaymentListView(MoneyListView):
