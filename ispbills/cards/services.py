@@ -448,12 +448,17 @@ SELECT (SELECT count(*) FROM cards_redemptionattempt
 # customer's operator or an operator above it changes; a concurrent redemption of the same PIN
 # waits for this row and then finds it used.
 REDEEM_SQL = """
-UPDATE cards_card
+UPDATE cards_card c
    SET state = 'used', used_at = %(now)s, updated_at = %(now)s, customer_id = %(customer)s,
        redeemed_by_id = %(actor)s
- WHERE tenant_id = %(tenant)s AND pin_hash = %(hash)s AND state = 'issued'
-   AND expires_at > %(now)s AND operator_id = ANY(%(operators)s)
-RETURNING id
+  FROM cards_cardbatch b
+ WHERE c.tenant_id = %(tenant)s AND c.pin_hash = %(hash)s AND c.state = 'issued'
+   AND c.expires_at > %(now)s
+   AND c.operator_id = ANY((SELECT string_to_array(trim(both '/' from path), '/')::bigint[]
+                              FROM tenancy_operator WHERE id = %(operator)s)::bigint[])
+   AND b.id = c.batch_id
+RETURNING c.id, c.serial, c.package_id, c.value, c.distributor_id, c.tenant_id,
+          c.operator_id, b.commission_on, b.commission_percent
 """
 
 
@@ -602,8 +607,6 @@ def _redeem(
 ) -> Card:
     now = clock.now()
     digest = pin_hash(pin)
-    path = Operator.objects.filter(pk=customer.operator_id).values_list("path", flat=True).get()
-    operators = [int(part) for part in path.strip("/").split("/")]
     actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     with connection.cursor() as cursor:
         cursor.execute(
@@ -614,26 +617,42 @@ def _redeem(
                 "actor": getattr(actor_obj, "pk", None),
                 "tenant": customer.tenant_id,
                 "hash": digest,
-                "operators": operators,
+                "operator": customer.operator_id,
             },
         )
         row = cursor.fetchone()
     if row is None:
+        path = Operator.objects.filter(pk=customer.operator_id).values_list("path", flat=True).get()
         found = Card.objects.filter(
-            tenant_id=customer.tenant_id, pin_hash=digest, operator_id__in=operators
+            tenant_id=customer.tenant_id,
+            pin_hash=digest,
+            operator_id__in=[int(part) for part in path.strip("/").split("/")],
         ).first()
         if found is None:
             raise WrongPinError(_("No card has this PIN."), fields={"pin": [_("Wrong PIN.")]})
         raise _refusal(found, now)
-    card = Card.objects.select_related("batch", "package").get(pk=row[0])
-    # The stacking rule is read under the customer's row lock: two cards redeemed at once
-    # for one customer queue here, and the second sees what the first paid.
-    locked = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
-    if card.package_id is not None:
+    pk, serial, package_id, value, distributor_id, tenant_id, operator_id, on, percent = row
+    card = Card(
+        pk=pk,
+        serial=serial,
+        package_id=package_id,
+        value=value,
+        distributor_id=distributor_id,
+        tenant_id=tenant_id,
+        operator_id=operator_id,
+        state=Card.State.USED,
+        customer_id=customer.pk,
+        used_at=now,
+    )
+    if package_id is not None:
+        # The stacking rule is read under the customer's row lock: two cards redeemed at once
+        # for one customer queue here, and the second sees what the first paid. (A value
+        # card has no rule: the payment statement takes the same lock.)
+        locked = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
         _check_package_card(card, locked)
     payment = payments.receive_payment(
         actor=actor,
-        customer=locked,
+        customer=customer,
         amount=card.value,
         method=Payment.Method.CARD,
         reference=card.serial,
@@ -641,17 +660,13 @@ def _redeem(
     )
     Card.objects.filter(pk=card.pk).update(payment=payment)
     card.payment = payment
-    if (
-        card.batch.commission_on == CardBatch.CommissionOn.USE
-        and card.batch.commission_percent
-        and card.distributor_id
-    ):
+    if on == CardBatch.CommissionOn.USE and percent and distributor_id:
         Commission.objects.create(
-            tenant_id=card.tenant_id,
-            operator_id=card.operator_id,
-            distributor_id=card.distributor_id,
-            card=card,
-            amount=to_money(card.value * card.batch.commission_percent / 100),
+            tenant_id=tenant_id,
+            operator_id=operator_id,
+            distributor_id=distributor_id,
+            card_id=pk,
+            amount=to_money(value * percent / 100),
             at=now,
         )
         transaction.on_commit(_kick_commissions, robust=True)
@@ -659,9 +674,11 @@ def _redeem(
         actor,
         "card.redeemed",
         card,
+        tenant=tenant_id,
+        operator=operator_id,
         changes={
             "state": ["issued", "used"],
-            "customer": [None, locked.username],
+            "customer": [None, customer.username],
             "payment": [None, payment.display_number],
         },
     )
@@ -672,7 +689,7 @@ def _redeem(
 def _check_package_card(card: Card, customer: Customer) -> None:
     """A package card pays the customer's own package (or its master), one period at a time:
     refused when nothing is owed and a period's price already waits in advance."""
-    package: Any = card.package
+    package = Package.objects.filter(pk=card.package_id or 0).values_list("name", flat=True).first()
     own = Package.objects.filter(pk=customer.package_id or 0).values_list("pk", "parent_id").first()
     if own is None or card.package_id not in own:
         message = _(
