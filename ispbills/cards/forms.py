@@ -9,13 +9,35 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ispbills.catalog.models import Package
+from ispbills.core.access import access_of
 from ispbills.core.forms import ScopedForm
 from ispbills.tenancy.models import Operator, User
 
 DISTRIBUTORS = User.objects.filter(membership__role="card_distributor", is_active=True)
 
 
-class CardBatchForm(ScopedForm):
+def distributors_for(user: Any) -> Any:
+    """Card distributors of the user's ISP and subtree (whoever may hand them cards or pay
+    them needs no staff-user rights to pick them)."""
+    access = access_of(user)
+    if access.tenant_id is None:
+        return DISTRIBUTORS if access.is_superadmin else DISTRIBUTORS.none()
+    return DISTRIBUTORS.filter(
+        membership__operator__tenant_id=access.tenant_id,
+        membership__operator__path__startswith=access.operator_path or "/",
+    )
+
+
+class DistributorChoices(ScopedForm):
+    """Narrows the ``distributor`` field to ``distributors_for()``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["distributor"]
+        field.queryset = distributors_for(self.user)
+
+
+class CardBatchForm(DistributorChoices):
     operator = forms.ModelChoiceField(queryset=Operator.objects.all(), label=_("Operator"))
     name = forms.CharField(label=_("Name"), max_length=100)
     package = forms.ModelChoiceField(
@@ -65,7 +87,7 @@ class CardBatchForm(ScopedForm):
             )
 
 
-class IssueBatchForm(ScopedForm):
+class IssueBatchForm(DistributorChoices):
     distributor = forms.ModelChoiceField(queryset=DISTRIBUTORS, label=_("Distributor"))
 
 
@@ -104,7 +126,7 @@ class RedeemForm(ScopedForm):
     )
 
 
-class DistributorPaymentForm(ScopedForm):
+class DistributorPaymentForm(DistributorChoices):
     operator = forms.ModelChoiceField(queryset=Operator.objects.all(), label=_("Operator"))
     distributor = forms.ModelChoiceField(queryset=DISTRIBUTORS, label=_("Distributor"))
     kind = forms.ChoiceField(

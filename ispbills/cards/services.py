@@ -426,7 +426,7 @@ def find_duplicate_pins() -> list[tuple[int, list[int]]]:
                 "card.voided",
                 "state = 'void', void_reason = 'duplicate PIN'",
                 "c.id = ANY(%(ids)s) AND c.state IN ('unissued', 'issued')",
-                {"ids": ids},
+                {"ids": ids[1:]},
                 {"state": ["issued", "void"], "reason": [None, "duplicate PIN"]},
             )
     return found

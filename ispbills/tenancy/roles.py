@@ -102,6 +102,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CARD_DISTRIBUTOR: _perms(
         {
             "tenant": "view",
+            # The job page of its voucher sheets (large batches are printed by a job).
+            "jobs": "view",
             "customers": "view",
             "money": "view",
             "payments": "view add",

@@ -62,7 +62,7 @@ def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
         ("admin", ["/operators/", "/users/", "/audit/"], ["/isps/"]),
         ("reseller", ["/operators/", "/users/"], ["/isps/"]),
         ("noc", ["/jobs/"], ["/operators/", "/audit/"]),
-        ("distributor", ["/cards/dashboard/"], ["/operators/", "/jobs/", "/audit/"]),
+        ("distributor", ["/cards/dashboard/", "/jobs/"], ["/operators/", "/audit/"]),
         ("accountant", ["/operators/", "/audit/"], ["/users/"]),
         ("superadmin", ["/isps/", "/operators/"], []),
     ],

@@ -14,18 +14,19 @@ from rest_framework.response import Response
 from ispbills.cards import services
 from ispbills.cards.api.v1 import serializers
 from ispbills.cards.filtersets import CardBatchFilterSet, CardFilterSet
+from ispbills.cards.forms import distributors_for
 from ispbills.cards.models import Card, CardBatch
 from ispbills.catalog.models import Package
 from ispbills.core.api import ScopedReadOnlyViewSet
 from ispbills.customers.models import Customer
-from ispbills.tenancy.models import Operator, User
+from ispbills.tenancy.models import Operator
 
 
 def _distributor(request: Request, pk: Any) -> Any:
-    """A card distributor the caller may see (users.view), or the caller named by its id."""
+    """A card distributor of the caller's ISP and subtree, by its id."""
     if pk in (None, ""):
         return None
-    user = User.objects.restrict(request.user).filter(pk=pk).first()
+    user = distributors_for(request.user).filter(pk=pk).first()
     if user is None:
         raise NotFound("No such distributor.")
     return user
