@@ -318,3 +318,18 @@ def test_the_api_voids_cards_in_reach(cast, make_batch, api_for):
 
     assert refused.status_code == 403
     assert done.json() == {"voided": 3}
+
+
+def test_the_api_issues_a_batch_to_a_distributor_in_reach(cast, make_batch, api_for):
+    batch = make_batch(distributor=None, count=2)
+
+    refused = api_for(cast.dave).post(
+        f"/api/v1/card-batches/{batch.pk}/issue/", {"distributor": cast.dave.pk}, format="json"
+    )
+    done = api_for(cast.alice).post(
+        f"/api/v1/card-batches/{batch.pk}/issue/", {"distributor": cast.dave.pk}, format="json"
+    )
+
+    assert refused.status_code in {403, 404}
+    assert done.json() == {"issued": 2}
+    assert set(Card.objects.filter(batch=batch).values_list("state", flat=True)) == {"issued"}
