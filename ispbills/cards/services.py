@@ -466,6 +466,39 @@ def _lock_labels() -> dict[str, str]:
     return {"customer": _("customer"), "address": _("address"), "distributor": _("distributor")}
 
 
+# What a redemption writes after its payment, in one statement: the card's link to the
+# payment, the commission on use (when due), the audit row and the attempt.
+REDEEMED_SQL = """
+WITH linked AS (
+    UPDATE cards_card SET payment_id = %(payment)s WHERE id = %(card)s RETURNING id
+), commission AS (
+    INSERT INTO cards_commission (tenant_id, operator_id, created_at, distributor_id, card_id,
+                                  amount, at, entry_id)
+    SELECT %(tenant)s, %(operator)s, %(now)s, %(seller)s, %(card)s, %(commission)s, %(now)s,
+           NULL
+     WHERE %(commission)s::numeric IS NOT NULL
+    RETURNING 1
+), audited AS (
+    INSERT INTO core_auditevent (tenant_id, operator_id, actor_id, actor_label, verb,
+                                 object_type, object_id, object_label, changes, ip,
+                                 user_agent, at)
+    VALUES (%(tenant)s, %(operator)s, %(actor_id)s, %(actor_label)s, 'card.redeemed',
+            'cards.card', %(card)s::text, %(serial)s, %(changes)s::jsonb, %(ip)s,
+            %(user_agent)s, %(now)s)
+    RETURNING 1
+), attempt AS (
+    INSERT INTO cards_redemptionattempt (tenant_id, operator_id, created_at, customer_id,
+                                         user_id, distributor_id, ip, outcome, card_id,
+                                         detail, at)
+    VALUES (%(tenant)s, %(customer_operator)s, %(now)s, %(customer)s, %(actor_id)s,
+            %(distributor)s, %(attempt_ip)s, 'redeemed', %(card)s, '', %(now)s)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM linked), (SELECT count(*) FROM commission),
+       (SELECT count(*) FROM audited), (SELECT count(*) FROM attempt)
+"""
+
+
 def _locked_by(tenant_id: int, customer_id: int, ip: str | None, distributor_id: int | None) -> str:
     """Which lock-out applies ("customer", "address", "distributor"), or ""."""
     since = clock.now() - dt.timedelta(seconds=settings.CARD_LOCKOUT_WINDOW_SECONDS)
@@ -631,13 +664,13 @@ def _redeem(
         if found is None:
             raise WrongPinError(_("No card has this PIN."), fields={"pin": [_("Wrong PIN.")]})
         raise _refusal(found, now)
-    pk, serial, package_id, value, distributor_id, tenant_id, operator_id, on, percent = row
+    pk, serial, package_id, value, seller_id, tenant_id, operator_id, on, percent = row
     card = Card(
         pk=pk,
         serial=serial,
         package_id=package_id,
         value=value,
-        distributor_id=distributor_id,
+        distributor_id=seller_id,
         tenant_id=tenant_id,
         operator_id=operator_id,
         state=Card.State.USED,
@@ -658,31 +691,41 @@ def _redeem(
         reference=card.serial,
         note=_("Recharge card %(serial)s") % {"serial": card.serial},
     )
-    Card.objects.filter(pk=card.pk).update(payment=payment)
-    card.payment = payment
-    if on == CardBatch.CommissionOn.USE and percent and distributor_id:
-        Commission.objects.create(
-            tenant_id=tenant_id,
-            operator_id=operator_id,
-            distributor_id=distributor_id,
-            card_id=pk,
-            amount=to_money(value * percent / 100),
-            at=now,
-        )
+    commission = None
+    if on == CardBatch.CommissionOn.USE and percent and seller_id:
+        commission = to_money(value * percent / 100)
         transaction.on_commit(_kick_commissions, robust=True)
-    audit.record(
-        actor,
-        "card.redeemed",
-        card,
-        tenant=tenant_id,
-        operator=operator_id,
-        changes={
-            "state": ["issued", "used"],
-            "customer": [None, customer.username],
-            "payment": [None, payment.display_number],
-        },
-    )
-    _attempt(customer, actor, distributor_id, ip, RedemptionAttempt.Outcome.REDEEMED, card.pk)
+    request = request_info()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REDEEMED_SQL,
+            {
+                "card": pk,
+                "payment": payment.pk,
+                "tenant": tenant_id,
+                "operator": operator_id,
+                "seller": seller_id,
+                "commission": commission,
+                "now": now,
+                "actor_id": getattr(actor_obj, "pk", None),
+                "actor_label": actor_obj.get_username() if actor_obj else "system",
+                "serial": serial,
+                "changes": json.dumps(
+                    {
+                        "state": ["issued", "used"],
+                        "customer": [None, customer.username],
+                        "payment": [None, payment.display_number],
+                    }
+                ),
+                "ip": request.ip,
+                "user_agent": request.user_agent[:300],
+                "customer": customer.pk,
+                "customer_operator": customer.operator_id,
+                "distributor": distributor_id,
+                "attempt_ip": ip,
+            },
+        )
+    card.payment = payment
     return card
 
 

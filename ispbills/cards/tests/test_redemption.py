@@ -376,6 +376,8 @@ def test_wrong_pins_of_a_distributor_lock_that_distributor(cast, make_batch, reg
 
     redeem(register(), pin, actor=cast.alice, ip="203.0.113.51")
     assert Payment.objects.count() == 1
+    done = RedemptionAttempt.objects.get(outcome="redeemed")
+    assert (done.user, done.distributor, str(done.ip)) == (cast.alice, None, "203.0.113.51")
 
 
 # ---- who may redeem ----------------------------------------------------------------------------
