@@ -11,6 +11,11 @@ from ispbills.billing.tasks import (
     run_due_billing_task,
     suspend_overdue_task,
 )
+from ispbills.cards.tasks import (
+    check_duplicate_pins_task,
+    expire_cards_task,
+    post_commissions_task,
+)
 from ispbills.core.tasks import fail_stale_job_runs_task
 from ispbills.customers.tasks import (
     apply_fair_usage_task,
@@ -40,3 +45,6 @@ app.periodic(cron="35 0 * * *", periodic_id="suspend_unsettled")(suspend_unsettl
 app.periodic(cron="*/30 * * * *", periodic_id="reconcile_payment_attempts")(
     reconcile_payment_attempts_task
 )
+app.periodic(cron="* * * * *", periodic_id="post_card_commissions")(post_commissions_task)
+app.periodic(cron="*/10 * * * *", periodic_id="expire_cards")(expire_cards_task)
+app.periodic(cron="23 2 * * *", periodic_id="check_duplicate_pins")(check_duplicate_pins_task)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ispbills.payments",
     "ispbills.accounting",
     "ispbills.expenses",
+    "ispbills.cards",
     "ispbills.reports",
     "ispbills.web",
     "ispbills.api",
@@ -137,6 +138,16 @@ RESELLER_GRACE_DAYS = env_int("ISPBILLS_RESELLER_GRACE_DAYS", 7)
 LOGIN_THROTTLE_ATTEMPTS = env_int("ISPBILLS_LOGIN_THROTTLE_ATTEMPTS", 5)
 LOGIN_THROTTLE_IP_ATTEMPTS = env_int("ISPBILLS_LOGIN_THROTTLE_IP_ATTEMPTS", 20)
 LOGIN_THROTTLE_WINDOW_SECONDS = env_int("ISPBILLS_LOGIN_THROTTLE_WINDOW", 900)
+
+# Recharge cards (docs/cards.md): wrong PINs allowed inside the window per customer, per
+# source address and per card distributor before redemption is locked for them; locked
+# attempts answer 429 until the failures age out of the window.
+CARD_LOCKOUT_WINDOW_SECONDS = env_int("ISPBILLS_CARD_LOCKOUT_WINDOW", 900)
+CARD_LOCKOUT_CUSTOMER_ATTEMPTS = env_int("ISPBILLS_CARD_LOCKOUT_CUSTOMER_ATTEMPTS", 5)
+CARD_LOCKOUT_IP_ATTEMPTS = env_int("ISPBILLS_CARD_LOCKOUT_IP_ATTEMPTS", 20)
+CARD_LOCKOUT_DISTRIBUTOR_ATTEMPTS = env_int("ISPBILLS_CARD_LOCKOUT_DISTRIBUTOR_ATTEMPTS", 20)
+# Batches up to this many cards get their voucher sheets at once; larger ones through a job.
+CARD_DIRECT_PDF_LIMIT = env_int("ISPBILLS_CARD_DIRECT_PDF_LIMIT", 200)
 
 SECURE_COOKIES = env_bool("ISPBILLS_SECURE_COOKIES", not DEBUG and SITE_URL.startswith("https"))
 SESSION_COOKIE_SECURE = SECURE_COOKIES

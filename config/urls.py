@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("ispbills.billing.pdf_urls")),
     path("", include("ispbills.payments.urls")),
     path("", include("ispbills.accounting.urls")),
+    path("", include("ispbills.cards.urls")),
     path("", include("ispbills.expenses.urls")),
     path("", include("ispbills.reports.urls")),
     path("radius/", include("ispbills.radius.urls")),

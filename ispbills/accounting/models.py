@@ -41,6 +41,8 @@ class Account(TenantOwned):
         OPERATOR_PAYABLE = "operator_payable", _("Payable to operators")
         REVENUE = "revenue", _("Revenue")
         WHOLESALE = "wholesale", _("Wholesale cost")
+        COMMISSIONS = "commissions", _("Card commissions")
+        DISTRIBUTOR_PAYABLE = "distributor_payable", _("Payable to card distributors")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     user = models.ForeignKey(
@@ -50,7 +52,7 @@ class Account(TenantOwned):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("held by"),
-        help_text=_("The collector holding this cash"),
+        help_text=_("The collector holding this cash, or the card distributor owed"),
     )
     # An operator's account with another operator of its tree (what a reseller owes its
     # parent, what the parent is owed by that reseller): one per pair.
@@ -112,6 +114,7 @@ DEBIT_NORMAL = frozenset(
         Account.Kind.GATEWAY_FEES,
         Account.Kind.EXPENSES,
         Account.Kind.WHOLESALE,
+        Account.Kind.COMMISSIONS,
     }
 )
 

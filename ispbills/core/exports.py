@@ -43,7 +43,7 @@ AUDIT_EXPORT = registry.register_export(
 
 FORMATS = ("csv", "xlsx")
 # What a job may leave for download: exports, and archives such as a run's PDF bills.
-DOWNLOAD_FORMATS = (*FORMATS, "zip")
+DOWNLOAD_FORMATS = (*FORMATS, "zip", "pdf")
 
 
 def export_path(run_id: int, fmt: str = "csv") -> Path:

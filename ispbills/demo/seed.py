@@ -10,6 +10,7 @@ from ispbills.billing.services import run_billing
 from ispbills.core.errors import DomainError
 from ispbills.customers.models import Customer
 from ispbills.demo.accounting import seed_accounting
+from ispbills.demo.cards import seed_cards
 from ispbills.demo.customers import seed_catalog, seed_customers
 from ispbills.demo.expenses import seed_expenses
 from ispbills.demo.network import seed_network
@@ -126,6 +127,7 @@ def seed_demo(*, password: str, customers: int = DEMO_CUSTOMERS) -> list[DemoLog
     seed_payments(tenant)
     seed_handover(tenant)
     seed_gateways(tenant)
+    seed_cards(tenant)
     seed_expenses(tenant)
     refresh_bills_vs_payments()  # the chart shows the seeded month before the hourly job runs
     return DEMO_LOGINS

@@ -102,6 +102,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CARD_DISTRIBUTOR: _perms(
         {
             "tenant": "view",
+            # The job page of its voucher sheets (large batches are printed by a job).
+            "jobs": "view",
             "customers": "view",
             "money": "view",
             "payments": "view add",
@@ -119,6 +121,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "money": "view",
             "billing": "view export",
             "payments": "*",
+            # Distributors' commissions and settlements (recorded with accounting.add).
+            "cards": "view export",
             "accounting": "*",
             "expenses": "*",
             "reports": "view export",

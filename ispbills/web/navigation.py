@@ -111,6 +111,28 @@ MENU: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        _("Recharge cards"),
+        (
+            NavItem(_("Cards dashboard"), "cards:dashboard", "speedometer", "cards.view"),
+            NavItem(_("Card batches"), "cards:cardbatch_list", "credit-card-2-front", "cards.view"),
+            NavItem(_("Cards"), "cards:card_list", "credit-card", "cards.view"),
+            NavItem(_("Card usage"), "cards:usage", "pie-chart", "cards.view"),
+            NavItem(_("Commissions"), "cards:commission_list", "percent", "cards.view"),
+            NavItem(
+                _("Distributor payments"),
+                "cards:distributorpayment_list",
+                "cash-stack",
+                "cards.view",
+            ),
+            NavItem(
+                _("Redemption log"),
+                "cards:redemptionattempt_list",
+                "shield-exclamation",
+                "cards.view",
+            ),
+        ),
+    ),
+    NavSection(
         _("Accounting"),
         (
             NavItem(_("Accounts"), "accounting:account_list", "wallet2", "accounting.view"),

@@ -5,6 +5,7 @@ from ispbills.accounting.api.v1 import viewsets as accounting_viewsets
 from ispbills.api.v1 import viewsets
 from ispbills.billing import pdf_urls as billing_pdf_urls
 from ispbills.billing.api.v1 import viewsets as billing_viewsets
+from ispbills.cards.api.v1 import viewsets as card_viewsets
 from ispbills.catalog.api.v1 import viewsets as catalog_viewsets
 from ispbills.customers.api.v1 import viewsets as customer_viewsets
 from ispbills.expenses.api.v1 import viewsets as expense_viewsets
@@ -50,6 +51,8 @@ router.register("accounts", accounting_viewsets.AccountViewSet, basename="accoun
 router.register("journal-entries", accounting_viewsets.JournalEntryViewSet, basename="journalentry")
 router.register("operators", accounting_viewsets.OperatorFundsViewSet, basename="operator-funds")
 router.register("transfers", accounting_viewsets.TransferRequestViewSet, basename="transferrequest")
+router.register("card-batches", card_viewsets.CardBatchViewSet, basename="cardbatch")
+router.register("cards", card_viewsets.CardViewSet, basename="card")
 router.register(
     "expense-categories", expense_viewsets.ExpenseCategoryViewSet, basename="expensecategory"
 )

@@ -74,12 +74,18 @@ OPEN_PAGES: dict[str, str] = {
     "payment link tests",
     "payments:pay_link": "the public payment page behind a signed, expiring token; covered by "
     "the payment link tests",
+    "api-v1:card-redeem": "finds the customer through restrict() (404 otherwise) and the card "
+    "by its PIN within that customer's ISP and operators above it; covered by the card tests",
+    "api-v1:card-void": "voids only cards found through restrict(delete); covered by the card "
+    "tests",
     "customers:replace": "finds the package/profile through restrict(); the job restricts the "
     "customers; covered by the replacement tests",
 }
 
 # Detail endpoints where even the super admin gets no 200 for a fresh row, and why.
 NO_POSITIVE_DETAIL: dict[str, str] = {
+    "cards:cardbatch_vouchers": "shows PINs, so a print is audited (a write the kit would count); "
+    "scoped like the batch detail; its PDF is checked in the card view tests",
     "web:job_download": "serves only finished runs that produced a file",
     "tenancy:operator_logo": "serves only operators that have a logo (the others get 404); "
     "its scoping is the operator detail's, checked in the branding tests",

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from ispbills.accounting.models import JournalEntry, TransferRequest
 from ispbills.billing.models import Bill
+from ispbills.cards.models import Card
 from ispbills.core.testing.isolation import client_as
 from ispbills.customers.models import Customer
 from ispbills.demo.seed import DEMO_CUSTOMERS, DEMO_LOGINS, seed_demo
@@ -39,7 +40,12 @@ def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
     assert User.objects.count() == 8
     payments = Payment.objects.filter(tenant=tenant)
     assert payments.count() > 50
-    assert {payment.collector.username for payment in payments} == {"manager"}
+    cash = payments.filter(method="cash")
+    assert {payment.collector.username for payment in cash} == {"manager"}
+    # The demo distributor's cards: two batches, two redeemed through the pipeline.
+    cards = Card.objects.filter(tenant=tenant)
+    assert set(cards.values_list("distributor__username", flat=True)) == {"distributor"}
+    assert cards.filter(state="used").count() == payments.filter(method="card").count() == 2
     assert payments.filter(to_advance__gt=0).exists()
     assert Bill.objects.filter(tenant=tenant, status="partially_paid").exists()
     # Resellers paid their parents and were charged for their customers' bills.
@@ -56,7 +62,7 @@ def test_demo_seeds_an_isp_with_staff_of_every_role(db: Any) -> None:
         ("admin", ["/operators/", "/users/", "/audit/"], ["/isps/"]),
         ("reseller", ["/operators/", "/users/"], ["/isps/"]),
         ("noc", ["/jobs/"], ["/operators/", "/audit/"]),
-        ("distributor", [], ["/operators/", "/jobs/", "/audit/"]),
+        ("distributor", ["/cards/dashboard/", "/jobs/"], ["/operators/", "/audit/"]),
         ("accountant", ["/operators/", "/audit/"], ["/users/"]),
         ("superadmin", ["/isps/", "/operators/"], []),
     ],
