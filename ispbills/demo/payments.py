@@ -82,15 +82,17 @@ def seed_handover(tenant: Tenant) -> None:
 
 
 def seed_gateways(tenant: Tenant) -> None:
-    """bKash and SSLCommerz for the demo ISP, talking to their fakes (``ispbills
-    fake_gateways``, started by ``ispbills run``): payments can be clicked through offline."""
+    """Every provider for the demo ISP, talking to its fake (``ispbills fake_gateways``,
+    started by ``ispbills run``): payments can be clicked through offline."""
     from django.conf import settings
 
+    from ispbills.payments.gateways import gateway_classes
     from ispbills.payments.gateways.fakes import fake_class
     from ispbills.payments.gateways.services import save_account
 
     root = Operator.objects.get(tenant=tenant, parent__isnull=True)
-    for code, label in (("bkash", "bKash (test)"), ("sslcommerz", "SSLCommerz (test)")):
+    for gateway in gateway_classes():
+        code, label = gateway.code, f"{gateway.name} (test)"
         fake = fake_class(code)
         at = f"{settings.FAKE_GATEWAYS_URL.rstrip('/')}/{code}"
         save_account(
