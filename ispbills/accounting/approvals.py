@@ -17,7 +17,7 @@ from ispbills.core import audit
 from ispbills.core.access import access_of, require
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.locking import lock
-from ispbills.core.money import ZERO
+from ispbills.core.money import ZERO, amount_given
 from ispbills.tenancy.models import Operator
 
 Kind = TransferRequest.Kind
@@ -74,7 +74,7 @@ def request_handover(
     access = access_of(actor)
     if actor is not None and source.user_id != actor.pk and not access.can("accounting.add"):
         raise NotAllowedError(_("You may hand over only the cash you hold."))
-    amount = funds.positive_amount(amount)
+    amount = amount_given(amount)
     available = source.balance - pending_from(source)
     if amount > available:
         raise DomainError(
@@ -111,7 +111,7 @@ def request_funds(
         tenant_id=operator.tenant_id,
         operator=operator,
         kind=Kind.FUNDS,
-        amount=funds.positive_amount(amount),
+        amount=amount_given(amount),
         method=method,
         reference=_reference(reference),
         note=(note or "").strip()[:200],

@@ -35,7 +35,7 @@ from ispbills.accounting.services import Chart, Posting, entry_for, post_many
 from ispbills.core import audit, clock
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
-from ispbills.core.money import ZERO, MoneyError, to_money
+from ispbills.core.money import ZERO, amount_given
 from ispbills.customers.models import Customer
 from ispbills.tenancy.models import Operator
 from ispbills.tenancy.services import set_operator_active
@@ -278,21 +278,6 @@ FUNDS_METHODS = (Account.Kind.CASH, Account.Kind.BANK)
 FUNDS_METHOD_CHOICES = [(kind.value, kind.label) for kind in FUNDS_METHODS]
 
 
-def positive_amount(value: Any) -> Decimal:
-    """Money more than zero, or a clear refusal."""
-    try:
-        amount = to_money(value)
-    except MoneyError:
-        raise DomainError(
-            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not money.")]}
-        ) from None
-    if amount <= 0:
-        raise DomainError(
-            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
-        )
-    return amount
-
-
 @transaction.atomic
 def add_funds(
     *,
@@ -316,7 +301,7 @@ def add_funds(
     if parent is None:
         raise DomainError(_("The group admin's own node has no parent to pay."))
     require(actor, "accounting.add", parent)
-    amount = positive_amount(amount)
+    amount = amount_given(amount)
     reference = (reference or "").strip()[:80]
     if not reference:
         raise DomainError(

@@ -51,7 +51,7 @@ from ispbills.core.access import access_of, require
 from ispbills.core.context import request_info
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.fields import encrypt
-from ispbills.core.money import ZERO, MoneyError, to_money
+from ispbills.core.money import ZERO, MoneyError, amount_given, to_money
 from ispbills.customers.models import Customer
 from ispbills.payments import services as payments
 from ispbills.payments.models import Payment
@@ -856,16 +856,7 @@ def record_distributor_payment(
     reference = (reference or "").strip()[:100]
     if not reference:
         raise DomainError(_("Give the reference."), fields={"reference": [_("Required.")]})
-    try:
-        amount = to_money(amount)
-    except MoneyError:
-        raise DomainError(
-            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not an amount.")]}
-        ) from None
-    if amount <= 0:
-        raise DomainError(
-            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
-        )
+    amount = amount_given(amount)
     if DistributorPayment.objects.filter(
         tenant_id=operator.tenant_id, kind=kind, reference=reference
     ).exists():

@@ -39,7 +39,6 @@ def server_settings(memory: int | None = None) -> dict[str, str]:
         "max_wal_size": "8GB",
         "min_wal_size": "512MB",
         "checkpoint_timeout": "15min",
-        "wal_compression": "on",
     }
 
 

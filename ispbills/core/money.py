@@ -4,6 +4,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext as _
+
+from ispbills.core.errors import DomainError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -27,6 +30,24 @@ def to_money(value: Any) -> Decimal:
     if not amount.is_finite():
         raise MoneyError(f"{value!r} is not a finite amount")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def amount_given(value: Any) -> Decimal:
+    """An amount someone entered (form, API, CLI): money more than zero that a money column
+    holds, or a ``DomainError`` on the ``amount`` field saying what is wrong."""
+    try:
+        amount = to_money(value)
+    except MoneyError:
+        raise DomainError(
+            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not an amount.")]}
+        ) from None
+    if amount <= 0:
+        raise DomainError(
+            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
+        )
+    if amount >= 10**12:
+        raise DomainError(_("The amount is too large."), fields={"amount": [_("Too large.")]})
+    return amount
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:

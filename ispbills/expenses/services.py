@@ -23,7 +23,7 @@ from ispbills.accounting.services import account_for, cr, dr, post, reverse_entr
 from ispbills.core import audit, clock
 from ispbills.core.access import require
 from ispbills.core.errors import ConflictError, DomainError
-from ispbills.core.money import MoneyError, to_money
+from ispbills.core.money import amount_given
 from ispbills.expenses.models import Expense, ExpenseAttachment, ExpenseCategory
 from ispbills.tenancy.models import Operator
 
@@ -147,7 +147,7 @@ def record_expense(
     may not use, an unknown paying account, or an attachment that is not a PDF, PNG or JPEG
     of at most 5 MB (at most 5 of them)."""
     require(actor, "expenses.add", operator)
-    amount = _amount(amount)
+    amount = amount_given(amount)
     zone = operator.tenant.timezone
     today = clock.local_today(zone)
     spent_on = spent_on or today
@@ -300,22 +300,6 @@ def void_expense(*, actor: Any, expense: Expense, reason: str) -> Expense:
         },
     )
     return expense
-
-
-def _amount(value: Any) -> Any:
-    try:
-        amount = to_money(value)
-    except MoneyError:
-        raise DomainError(
-            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not an amount.")]}
-        ) from None
-    if amount <= 0:
-        raise DomainError(
-            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
-        )
-    if amount >= 10**12:
-        raise DomainError(_("The amount is too large."), fields={"amount": [_("Too large.")]})
-    return amount
 
 
 def _check_category(category: Any, operator: Operator) -> None:

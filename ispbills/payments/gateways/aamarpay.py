@@ -15,7 +15,7 @@ answer is a one-element array (both shapes are read).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -36,6 +36,10 @@ from ispbills.payments.gateways.base import (
     Signature,
     StartResult,
     Verdict,
+    format_amount,
+)
+from ispbills.payments.gateways.base import (
+    parse_amount as base_parse_amount,
 )
 
 SANDBOX_HOST = "https://sandbox.aamarpay.com"
@@ -51,17 +55,8 @@ class AamarpayProtocolError(ValueError):
     """An aamarPay message could not be built or understood."""
 
 
-def format_amount(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):f}"
-
-
 def parse_amount(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value).replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise AamarpayProtocolError(f"{value!r} is not an amount") from None
+    return base_parse_amount(value, AamarpayProtocolError)
 
 
 def payment_fields(

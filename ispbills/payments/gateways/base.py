@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -343,3 +343,26 @@ class PaymentGateway:
         """Test the credentials with a harmless call (the panel's "test connection"); return
         a short message, or raise ``GatewayError``."""
         raise NotImplementedError
+
+
+# -- amounts on the wire ----------------------------------------------------------------------
+
+
+def format_amount(amount: Decimal) -> str:
+    """A BDT amount as the Bangladeshi providers take it: a string with two decimals."""
+    return f"{amount.quantize(Decimal('0.01')):f}"
+
+
+def parse_amount(
+    value: Any, error: type[Exception] = ValueError, *, thousands: bool = True
+) -> Decimal | None:
+    """An amount a provider answered (None when absent), to two decimals; ``error`` (a
+    provider's own protocol error) when it is not a number. ``thousands``: the provider may
+    write thousands separators ("1,000.00")."""
+    if value in (None, ""):
+        return None
+    text = str(value).replace(",", "") if thousands else str(value)
+    try:
+        return Decimal(text).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise error(f"{value!r} is not an amount") from None

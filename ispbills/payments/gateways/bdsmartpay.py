@@ -27,7 +27,7 @@ import base64
 import json
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
@@ -49,6 +49,10 @@ from ispbills.payments.gateways.base import (
     Signature,
     StartResult,
     Verdict,
+    format_amount,
+)
+from ispbills.payments.gateways.base import (
+    parse_amount as base_parse_amount,
 )
 
 LIVE_HOST = "https://bdsmartpay.com"
@@ -69,6 +73,10 @@ def with_query(url: str, **params: str) -> str:
 
 class BdsmartpayProtocolError(ValueError):
     """A BdSmartPay message could not be built, decrypted or understood."""
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    return base_parse_amount(value, BdsmartpayProtocolError)
 
 
 def php_key(secret: str) -> bytes:
@@ -107,19 +115,6 @@ def decrypt(value: str, secret: str) -> str:
 def fields_after_marker(text: str) -> dict[str, str]:
     """Key/value pairs of a decrypted query string (the marker's tail, "ay", is dropped)."""
     return {k: v for k, v in parse_qsl(text, keep_blank_values=True) if k != MARKER[BLOCK:]}
-
-
-def format_amount(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):f}"
-
-
-def parse_amount(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value).replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise BdsmartpayProtocolError(f"{value!r} is not an amount") from None
 
 
 def payment_plaintext(

@@ -48,6 +48,7 @@ from ispbills.payments.gateways.base import (
     Signature,
     StartResult,
     Verdict,
+    format_amount,
 )
 from ispbills.payments.gateways.http import json_of
 
@@ -251,11 +252,6 @@ def parse_initialize(keys: NagadKeys, body: dict[str, Any]) -> Initialized:
     if not reference or not challenge:
         raise NagadProtocolError("initialize answered without paymentReferenceId or challenge")
     return Initialized(str(reference), str(challenge))
-
-
-def format_amount(amount: Decimal) -> str:
-    """A BDT amount as Nagad takes it: a string with two decimals."""
-    return f"{amount.quantize(Decimal('0.01')):f}"
 
 
 def complete_path(payment_reference_id: str) -> str:

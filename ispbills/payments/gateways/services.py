@@ -27,7 +27,6 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -38,7 +37,7 @@ from django.utils.translation import gettext as _
 from ispbills.core import audit, clock, events
 from ispbills.core.access import access_of
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
-from ispbills.core.money import MoneyError, to_money
+from ispbills.core.money import amount_given
 from ispbills.customers.models import Customer
 from ispbills.payments.gateways import gateway_class
 from ispbills.payments.gateways.base import (
@@ -214,20 +213,6 @@ def callback_urls(code: str) -> tuple[str, str]:
     )
 
 
-def _amount(value: Any) -> Decimal:
-    try:
-        amount = to_money(value)
-    except MoneyError:
-        raise DomainError(
-            _("Give an amount such as 500 or 500.50."), fields={"amount": [_("Not an amount.")]}
-        ) from None
-    if amount <= 0:
-        raise DomainError(
-            _("The amount must be more than zero."), fields={"amount": [_("More than zero.")]}
-        )
-    return amount
-
-
 @dataclass
 class Started:
     """A started attempt and where to send the payer (``result`` is None when it failed)."""
@@ -253,7 +238,7 @@ def start_attempt(
     top-up or subscription; the attempt is *pending* with the provider's session, or *failed*
     with the provider's refusal. ``actor`` is the staff user, or None for a payer on the
     public payment page (whose link was checked by the caller)."""
-    amount = _amount(amount)
+    amount = amount_given(amount)
     if not account.enabled:
         raise DomainError(_("This payment gateway is switched off."))
     cls = gateway_class(account.provider)

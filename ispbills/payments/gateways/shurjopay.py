@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,6 +34,10 @@ from ispbills.payments.gateways.base import (
     Signature,
     StartResult,
     Verdict,
+    format_amount,
+)
+from ispbills.payments.gateways.base import (
+    parse_amount as base_parse_amount,
 )
 
 SANDBOX_BASE = "https://sandbox.shurjopayment.com"
@@ -53,18 +57,8 @@ class ShurjopayProtocolError(ValueError):
     """A shurjoPay message could not be built or understood."""
 
 
-def format_amount(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):f}"
-
-
 def parse_amount(value: Any) -> Decimal | None:
-    """shurjoPay answers amounts as strings with four decimals ("10.0000")."""
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise ShurjopayProtocolError(f"{value!r} is not an amount") from None
+    return base_parse_amount(value, ShurjopayProtocolError, thousands=False)
 
 
 def token_body(username: str, password: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +40,10 @@ from ispbills.payments.gateways.base import (
     Signature,
     StartResult,
     Verdict,
+    format_amount,
+)
+from ispbills.payments.gateways.base import (
+    parse_amount as base_parse_amount,
 )
 
 SANDBOX_HOST = "https://sandbox.walletmix.com"
@@ -55,17 +59,8 @@ class WalletmixProtocolError(ValueError):
     """A WalletMix message could not be built or understood."""
 
 
-def format_amount(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):f}"
-
-
 def parse_amount(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value).replace(",", "")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise WalletmixProtocolError(f"{value!r} is not an amount") from None
+    return base_parse_amount(value, WalletmixProtocolError)
 
 
 def authorization(username: str, password: str) -> str:
