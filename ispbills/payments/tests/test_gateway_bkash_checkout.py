@@ -226,9 +226,7 @@ def test_an_execute_before_the_payer_approved_credits_nothing_until_they_do(
     assert Payment.objects.count() == 1
 
 
-def test_a_confirmed_amount_below_the_attempt_needs_attention(
-    register: Any, provider: Any
-) -> None:
+def test_a_confirmed_amount_below_the_attempt_needs_attention(register: Any, provider: Any) -> None:
     fake, account = provider
     attempt = start(account, register(), "800")
 
