@@ -217,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "FundsMethodEnum": "ispbills.accounting.funds.FUNDS_METHOD_CHOICES",
         "IpPoolPurposeEnum": "ispbills.network.models.IpPool.Purpose",
         "PaymentAttemptPurposeEnum": "ispbills.payments.models.PaymentAttempt.Purpose",
+        "PaymentAttemptStateEnum": "ispbills.payments.models.PaymentAttempt.State",
+        "CardStateEnum": "ispbills.cards.models.Card.State",
     },
 }
 

@@ -75,6 +75,7 @@ class GatewayAccountForm(ScopedForm):
     base_url = forms.URLField(
         label=_("Address"),
         required=False,
+        assume_scheme="https",
         help_text=_("Leave empty for the provider's own sandbox or live address."),
     )
     for_customers = forms.BooleanField(label=_("Customer payments"), required=False, initial=True)
