@@ -514,3 +514,58 @@ def test_unknown_actions_bad_bodies_and_gets_are_refused(
     assert no_page.status_code == 404
     assert attempt.provider_ref == ""
     assert fake.requests == []
+
+
+# -- a real browser runs the page's script against the fake's stand-in --------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("choice", ["bkash-confirm", "bkash-close"])
+def test_a_browser_pays_or_closes_through_the_checkout_script(
+    cast: Any, register: Any, live_server: Any, settings: Any, choice: str
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from ispbills.payments.tests.test_gateway_browser import chromium_driver
+
+    settings.SITE_URL = live_server.url
+    customer = register()
+    token = links.make_link_token(customer.pk, None, dt.timedelta(days=7))
+    browser = chromium_driver()
+    try:
+        with serve_fake(CODE) as (fake, server):
+            gateway_account(cast.acme_root, CODE, server.url, label="bKash Checkout")
+            browser.get(f"{live_server.url}/pay/{token}/")
+            browser.find_element(By.CSS_SELECTOR, "input[name=amount]").clear()
+            browser.find_element(By.CSS_SELECTOR, "input[name=amount]").send_keys("500")
+            browser.find_element(By.CSS_SELECTOR, "button[name=gateway]").click()
+
+            # Our page, with the fake's stand-in script: the bKash button opens its "iframe".
+            WebDriverWait(browser, 15).until(ec.element_to_be_clickable((By.ID, "bKash_button")))
+            assert browser.current_url.startswith(f"{live_server.url}/pay/gw/{CODE}/page/")
+            browser.find_element(By.ID, "bKash_button").click()
+            WebDriverWait(browser, 15).until(ec.element_to_be_clickable((By.ID, choice)))
+            browser.find_element(By.ID, choice).click()
+
+            result = WebDriverWait(browser, 20).until(
+                ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=pay-result]"))
+            )
+            state = result.get_attribute("data-state")
+            executes = len(fake.calls(EXECUTE))
+    finally:
+        browser.quit()
+
+    attempt = PaymentAttempt.objects.get()
+    if choice == "bkash-confirm":
+        assert (state, attempt.state, executes) == ("verified", "verified", 1)
+        assert Payment.objects.get().amount == Decimal("500.00")
+    else:
+        assert (state, attempt.state, attempt.outcome, executes) == (
+            "failed",
+            "failed",
+            "cancelled",
+            0,
+        )
+        assert Payment.objects.count() == 0
