@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from ispbills.payments.gateways import gateway_class
@@ -74,6 +74,73 @@ def gateway_ipn(request: HttpRequest, code: str) -> HttpResponse:
     if outcome.result == "unmatched":
         return HttpResponse("unknown transaction", status=404, content_type="text/plain")
     return HttpResponse("OK", content_type="text/plain")
+
+
+# Browser actions from one address: at most ACTION_LIMIT in START_WINDOW seconds (each may
+# call the provider).
+ACTION_LIMIT = 60
+
+
+@login_not_required
+@ensure_csrf_cookie
+@require_http_methods(["GET"])
+def gateway_page(request: HttpRequest, code: str, token: str) -> HttpResponse:
+    """Our own payment page for a provider whose script runs on the merchant's page (bKash
+    Checkout): the signed token names the attempt; the script posts to ``gateway_action``."""
+    from django.shortcuts import render
+
+    _known(code)
+    cls = gateway_class(code)
+    attempt = gateways.attempt_for_page(code, token) if cls.browser_page else None
+    if attempt is None:
+        return render(request, "payments/pay_invalid.html", status=404)
+    if attempt.state != "pending":
+        return HttpResponseRedirect(attempt_result_url(attempt))
+    config = {
+        "token": token,
+        "amount": f"{attempt.amount:.2f}",
+        "result_url": attempt_result_url(attempt),
+        "actions": {
+            name: reverse("payments:gateway_action", args=[code, name])
+            for name in cls.browser_actions
+        },
+    }
+    return render(
+        request,
+        cls.browser_page,
+        {
+            "attempt": attempt,
+            "provider_name": cls.name,
+            "config": config,
+            **gateways.page_context(attempt),
+        },
+    )
+
+
+@login_not_required
+@require_http_methods(["POST"])
+def gateway_action(request: HttpRequest, code: str, name: str) -> HttpResponse:
+    """An action of our payment page's script (CSRF-protected, JSON ``{token, ...}``): the
+    signed token names the attempt; the provider is called server to server."""
+    import json
+
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    _known(code)
+    if _throttled(request, "action", ACTION_LIMIT, START_WINDOW):
+        return JsonResponse({"error": _("Too many requests; try again later.")}, status=429)
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": _("Send a JSON object.")}, status=400)
+    outcome = gateways.browser_action(code, name, str(payload.get("token") or ""), payload)
+    reply: dict[str, Any] = {**outcome.reply, "result": outcome.result}
+    if outcome.attempt is not None and outcome.result != "created":
+        reply["result_url"] = attempt_result_url(outcome.attempt)
+    return JsonResponse(reply, status=outcome.status)
 
 
 def attempt_result_url(attempt: Any) -> str:

@@ -62,6 +62,12 @@ urlpatterns = [
     # Provider callbacks and the public payment page (no login; see public_views).
     path("pay/gw/<slug:code>/return/", public_views.gateway_return, name="gateway_return"),
     path("pay/gw/<slug:code>/ipn/", public_views.gateway_ipn, name="gateway_ipn"),
+    path("pay/gw/<slug:code>/page/<str:token>/", public_views.gateway_page, name="gateway_page"),
+    path(
+        "pay/gw/<slug:code>/action/<slug:name>/",
+        public_views.gateway_action,
+        name="gateway_action",
+    ),
     path("pay/result/<str:token>/", public_views.attempt_result, name="attempt_result"),
     path("pay/<str:token>/", public_views.pay_link, name="pay_link"),
 ]

@@ -70,6 +70,10 @@ OPEN_PAGES: dict[str, str] = {
     "payments:gateway_return": "a provider's browser return: no login by design, finds the "
     "attempt by its references and confirms with the provider; covered by the gateway tests",
     "payments:gateway_ipn": "a provider's server notification, as payments:gateway_return",
+    "payments:gateway_page": "the payer's own attempt behind a signed token (a provider's "
+    "script runs there); covered by the bKash Checkout tests",
+    "payments:gateway_action": "POST only, CSRF-protected, acts on the attempt its signed "
+    "token names (403 otherwise); covered by the bKash Checkout tests",
     "payments:attempt_result": "the payer's own attempt behind a signed token; covered by the "
     "payment link tests",
     "payments:pay_link": "the public payment page behind a signed, expiring token; covered by "

@@ -119,6 +119,9 @@ class PaymentRequest:
     customer_address: str = ""
     language: str = "en"
     client_ip: str = ""
+    # Our own payment page for this attempt (``/pay/gw/<code>/page/<signed token>/``), for
+    # providers whose JavaScript runs on the merchant's page (``browser_page``).
+    page_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,18 @@ class RefundResult:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BrowserAction:
+    """What a browser action led to (the provider's JavaScript on our payment page calling
+    our backend): ``reply`` is the JSON the page gets (no secrets); ``provider_ref`` a session
+    the action opened at the provider, stored on the attempt; ``callback`` a claim the service
+    confirms and settles exactly as a browser return."""
+
+    reply: dict[str, Any] = field(default_factory=dict)
+    provider_ref: str = ""
+    callback: Callback | None = None
+
+
 # -- shared state (tokens) ------------------------------------------------------------------
 
 
@@ -272,6 +287,11 @@ class PaymentGateway:
     # Timeouts in seconds: connect, and the whole answer (bKash asks for 30 s).
     connect_timeout: ClassVar[float] = 10.0
     read_timeout: ClassVar[float] = 30.0
+    # Providers whose JavaScript runs on a page of ours (bKash Checkout iframe): the template
+    # ``start()`` sends the payer to (``PaymentRequest.page_url``), and the names of the
+    # actions its script posts to ``/pay/gw/<code>/action/<name>/``.
+    browser_page: ClassVar[str] = ""
+    browser_actions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -338,6 +358,17 @@ class PaymentGateway:
     def refund(self, attempt: AttemptInfo, amount: Decimal, reason: str) -> RefundResult:
         """Refund ``amount`` of a paid attempt, where the provider has an API for it."""
         raise RefundNotSupported(f"{self.name} refunds are made in the merchant panel.")
+
+    def page_context(self, attempt: AttemptInfo) -> dict[str, Any]:
+        """What ``browser_page`` needs besides the attempt (script addresses): no secrets."""
+        return {}
+
+    def browser_action(
+        self, name: str, attempt: AttemptInfo, payload: Mapping[str, Any]
+    ) -> BrowserAction:
+        """Serve one of ``browser_actions`` for an open attempt. Raise ``GatewayError`` (and
+        its kinds) as elsewhere; the service stores nothing but the exchanges then."""
+        raise NotImplementedError
 
     def check(self) -> str:
         """Test the credentials with a harmless call (the panel's "test connection"); return

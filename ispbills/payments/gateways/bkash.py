@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from ispbills.core import clock
 from ispbills.payments.gateways import register
@@ -56,51 +56,12 @@ def _money(value: Any) -> Decimal | None:
         return None
 
 
-@register
-class BkashGateway(PaymentGateway):
-    """bKash Tokenized Checkout ("Checkout URL", mode 0011) and the legacy TrxID check."""
+class BkashTokenGateway(PaymentGateway):
+    """What bKash's products share (Tokenized Checkout and the older Checkout iframe): the
+    token grant/refresh on ``{base}{token_path}/grant|refresh`` and the token kept in the
+    account's shared state. Not registered itself."""
 
-    code = "bkash"
-    name = "bKash"
-    credential_fields = (
-        CredentialField("username", "Username", secret=False),
-        CredentialField("password", "Password"),
-        CredentialField("app_key", "App key"),
-        CredentialField("app_secret", "App secret"),
-        CredentialField(
-            "merchant_wallet",
-            "Merchant wallet number (for send-money TrxID checks)",
-            secret=False,
-            required=False,
-        ),
-        CredentialField("trxcheck_user", "TrxID check user (legacy)", secret=False, required=False),
-        CredentialField("trxcheck_password", "TrxID check password (legacy)", required=False),
-        CredentialField(
-            "trxcheck_url",
-            "TrxID check address (legacy)",
-            secret=False,
-            required=False,
-            default=LEGACY_TRXCHECK,
-        ),
-    )
-    sandbox_url = "https://tokenized.sandbox.bka.sh/v1.2.0-beta"
-    live_url = "https://tokenized.pay.bka.sh/v1.2.0-beta"
-    redact_keys = frozenset({"username", "user", "pass", "trxcheck_password"})
-    supports_refund = True
-    unconfirmed = (
-        "The callback's `signature` parameter: bKash publishes no way to verify it, so it is "
-        "ignored and every callback is confirmed by execute/query.",
-        "`general/searchTransaction` on the tokenized product (one sandbox-tested source says "
-        "only Checkout has search): not used.",
-        "Refund window (60 days per a sandbox-tested source, 15 days per bKash's plugin) and "
-        "whether `sku`/`reason` are required (sent always).",
-        "How long a created paymentID can be executed (documented 24 h; the live page session "
-        "is shorter): an attempt pending for 24 h is expired.",
-        "Transaction statuses other than Initiated/Completed/Authorized in payment/status "
-        "(Cancelled, Failed, Expired are mapped to failed).",
-        "Whether the legacy trxcheck (bkashcluster.com:9081) still answers, and its JSON shape "
-        "(`transaction.trxStatus`, `amount`, `receiver`).",
-    )
+    token_path: ClassVar[str] = "/tokenized/checkout/token"
 
     # -- token ----------------------------------------------------------------------------
 
@@ -115,7 +76,7 @@ class BkashGateway(PaymentGateway):
         response = self.http.request(
             "token grant",
             "POST",
-            f"{self.base_url}/tokenized/checkout/token/grant",
+            f"{self.base_url}{self.token_path}/grant",
             json_body={"app_key": self.cred("app_key"), "app_secret": self.cred("app_secret")},
             headers=self._auth_headers(),
         )
@@ -125,7 +86,7 @@ class BkashGateway(PaymentGateway):
         response = self.http.request(
             "token refresh",
             "POST",
-            f"{self.base_url}/tokenized/checkout/token/refresh",
+            f"{self.base_url}{self.token_path}/refresh",
             json_body={
                 "app_key": self.cred("app_key"),
                 "app_secret": self.cred("app_secret"),
@@ -138,11 +99,18 @@ class BkashGateway(PaymentGateway):
     def _token_answer(self, response: Any, how: str) -> dict[str, Any]:
         data = json_of(response)
         token = data.get("id_token")
-        if response.status_code != 200 or data.get("statusCode", "0000") != "0000" or not token:
+        # Tokenized answers statusCode/statusMessage, Checkout errorCode/errorMessage.
+        code = str(data.get("statusCode") or data.get("errorCode") or "0000")
+        if response.status_code != 200 or code != "0000" or not token:
             raise GatewayError(
                 f"bKash token {how}: "
-                + str(data.get("statusMessage") or data.get("message") or response.status_code),
-                code=str(data.get("statusCode", response.status_code)),
+                + str(
+                    data.get("statusMessage")
+                    or data.get("errorMessage")
+                    or data.get("message")
+                    or response.status_code
+                ),
+                code=code if code != "0000" else str(response.status_code),
             )
         self.http.add_secrets([token, data.get("refresh_token") or ""])
         lifetime = int(data.get("expires_in") or TOKEN_LIFETIME.total_seconds())
@@ -193,33 +161,88 @@ class BkashGateway(PaymentGateway):
         self.http.add_secrets([state["id_token"], state.get("refresh_token", "")])
         return str(state["id_token"])
 
-    def _call(self, label: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """An authorised call; a token bKash no longer accepts (401) is renewed once. Safe
-        for execute too: a 401 means the gateway refused it before looking at the payment."""
+    def _authorised_request(
+        self, label: str, method: str, url: str, json_body: dict[str, Any] | None = None
+    ) -> Any:
+        """A call with the token and app key; a token bKash no longer accepts (401) is
+        renewed once and the call repeated (safe for execute too: a 401 means the gateway
+        refused it before looking at the payment)."""
+        response = None
         for attempt in range(2):
             response = self.http.request(
                 label,
-                "POST",
-                f"{self.base_url}{path}",
-                json_body=body,
+                method,
+                url,
+                json_body=json_body,
                 headers={
                     "Authorization": self._token(force=attempt > 0),
                     "X-App-Key": self.cred("app_key"),
                     "Accept": "application/json",
                 },
             )
-            if response.status_code == 401 and attempt == 0:
-                continue
-            data = json_of(response)
-            if response.status_code >= 500:
-                raise GatewayTimeout(f"bKash {label}: HTTP {response.status_code}")
-            if response.status_code != 200:
-                raise GatewayError(
-                    f"bKash {label}: {data.get('message') or response.status_code}",
-                    code=str(response.status_code),
-                )
-            return data
-        raise GatewayError(f"bKash {label}: the token was refused.")  # pragma: no cover
+            if response.status_code != 401:
+                break
+        return response
+
+
+@register
+class BkashGateway(BkashTokenGateway):
+    """bKash Tokenized Checkout ("Checkout URL", mode 0011) and the legacy TrxID check."""
+
+    code = "bkash"
+    name = "bKash"
+    credential_fields = (
+        CredentialField("username", "Username", secret=False),
+        CredentialField("password", "Password"),
+        CredentialField("app_key", "App key"),
+        CredentialField("app_secret", "App secret"),
+        CredentialField(
+            "merchant_wallet",
+            "Merchant wallet number (for send-money TrxID checks)",
+            secret=False,
+            required=False,
+        ),
+        CredentialField("trxcheck_user", "TrxID check user (legacy)", secret=False, required=False),
+        CredentialField("trxcheck_password", "TrxID check password (legacy)", required=False),
+        CredentialField(
+            "trxcheck_url",
+            "TrxID check address (legacy)",
+            secret=False,
+            required=False,
+            default=LEGACY_TRXCHECK,
+        ),
+    )
+    sandbox_url = "https://tokenized.sandbox.bka.sh/v1.2.0-beta"
+    live_url = "https://tokenized.pay.bka.sh/v1.2.0-beta"
+    redact_keys = frozenset({"username", "user", "pass", "trxcheck_password"})
+    supports_refund = True
+    unconfirmed = (
+        "The callback's `signature` parameter: bKash publishes no way to verify it, so it is "
+        "ignored and every callback is confirmed by execute/query.",
+        "`general/searchTransaction` on the tokenized product (one sandbox-tested source says "
+        "only Checkout has search): not used.",
+        "Refund window (60 days per a sandbox-tested source, 15 days per bKash's plugin) and "
+        "whether `sku`/`reason` are required (sent always).",
+        "How long a created paymentID can be executed (documented 24 h; the live page session "
+        "is shorter): an attempt pending for 24 h is expired.",
+        "Transaction statuses other than Initiated/Completed/Authorized in payment/status "
+        "(Cancelled, Failed, Expired are mapped to failed).",
+        "Whether the legacy trxcheck (bkashcluster.com:9081) still answers, and its JSON shape "
+        "(`transaction.trxStatus`, `amount`, `receiver`).",
+    )
+
+    def _call(self, label: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An authorised call (see ``_authorised_request``), its errors raised."""
+        response = self._authorised_request(label, "POST", f"{self.base_url}{path}", body)
+        data = json_of(response)
+        if response.status_code >= 500:
+            raise GatewayTimeout(f"bKash {label}: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise GatewayError(
+                f"bKash {label}: {data.get('message') or response.status_code}",
+                code=str(response.status_code),
+            )
+        return data
 
     # -- the flow -------------------------------------------------------------------------
 

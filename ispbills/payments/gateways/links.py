@@ -59,3 +59,27 @@ def read_attempt(token: str) -> str | None:
     except signing.BadSignature:
         return None
     return str(value)
+
+
+# Our own payment page for an attempt (providers whose JavaScript runs on the merchant's
+# page) and the actions its script posts: the signed reference is the only key.
+PAGE_SALT = "ispbills.payments.page"
+PAGE_VALIDITY = dt.timedelta(hours=24)
+
+
+def sign_page(merchant_ref: str) -> str:
+    return signing.dumps(merchant_ref, salt=PAGE_SALT, compress=False)
+
+
+def read_page(token: str) -> str | None:
+    try:
+        value: Any = signing.loads(token, salt=PAGE_SALT, max_age=PAGE_VALIDITY)
+    except signing.BadSignature:
+        return None
+    return str(value)
+
+
+def page_url(code: str, merchant_ref: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(
+        "payments:gateway_page", args=[code, sign_page(merchant_ref)]
+    )

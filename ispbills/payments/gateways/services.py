@@ -39,9 +39,10 @@ from ispbills.core.access import access_of
 from ispbills.core.errors import ConflictError, DomainError, NotAllowedError
 from ispbills.core.money import amount_given
 from ispbills.customers.models import Customer
-from ispbills.payments.gateways import gateway_class
+from ispbills.payments.gateways import gateway_class, links
 from ispbills.payments.gateways.base import (
     AttemptInfo,
+    BrowserAction,
     Callback,
     CallbackRequest,
     Confirmation,
@@ -321,6 +322,7 @@ def start_attempt(
         customer_email=email or "",
         language=language,
         client_ip=client_ip,
+        page_url=links.page_url(account.provider, attempt.merchant_ref) if cls.browser_page else "",
     )
     result: StartResult | None = None
     try:
@@ -435,6 +437,90 @@ def handle_callback(code: str, request: CallbackRequest) -> CallbackOutcome:
             adapter.http.exchanges,
             tenant_id=attempt.tenant_id,
             account_id=account.pk,
+            attempt_id=attempt.pk,
+        )
+
+
+# -- browser actions (a provider's JavaScript on our payment page) --------------------------
+
+
+def attempt_for_page(code: str, token: str) -> PaymentAttempt | None:
+    """The attempt a payment-page token names, for provider ``code`` (None: forged, expired,
+    or another provider's)."""
+    merchant_ref = links.read_page(token)
+    if not merchant_ref:
+        return None
+    return (
+        PaymentAttempt.objects.select_related("account")
+        .filter(provider=code, merchant_ref=merchant_ref)
+        .first()
+    )
+
+
+def page_context(attempt: PaymentAttempt) -> dict[str, Any]:
+    return adapter_for(attempt.account).page_context(info_of(attempt))
+
+
+@dataclass
+class ActionOutcome:
+    """What a browser action led to: an HTTP status, the JSON for the page, and ``result``
+    (created, closed, refused, provider_error, or a callback result: verified, failed…)."""
+
+    status: int
+    result: str
+    reply: dict[str, Any]
+    attempt: PaymentAttempt | None = None
+
+
+def browser_action(code: str, name: str, token: str, payload: dict[str, Any]) -> ActionOutcome:
+    """Serve a payment page's action: the signed token names the attempt (a forged one, or
+    one of another provider, is refused before anything is called or written); an action may
+    open the provider's session (stored once, on an open attempt) and may carry a claim that
+    is confirmed with the provider and settled exactly like a browser return."""
+    cls = gateway_class(code)
+    if name not in cls.browser_actions:
+        return ActionOutcome(404, "refused", {"error": _("Unknown action.")})
+    attempt = attempt_for_page(code, token)
+    if attempt is None:
+        audit.record(
+            None,
+            "gateway.action_refused",
+            None,
+            changes={"provider": [None, code], "action": [None, name]},
+            label=f"{code} {name}"[:200],
+        )
+        return ActionOutcome(403, "refused", {"error": _("This payment page is not valid.")})
+    if attempt.state == State.VERIFIED:
+        return ActionOutcome(200, "already_verified", {}, attempt)
+    if attempt.state not in (State.PENDING, State.UNKNOWN):
+        return ActionOutcome(
+            409, "closed", {"error": _("This payment is closed; start again.")}, attempt
+        )
+    adapter = adapter_for(attempt.account)
+    try:
+        try:
+            action: BrowserAction = adapter.browser_action(name, info_of(attempt), payload)
+        except GatewayError as exc:
+            return ActionOutcome(502, "provider_error", {"error": exc.message}, attempt)
+        if action.provider_ref and action.provider_ref != attempt.provider_ref:
+            stored = PaymentAttempt.objects.filter(
+                pk=attempt.pk, state=State.PENDING, provider_ref=""
+            ).update(provider_ref=action.provider_ref[:100], updated_at=clock.now())
+            if not stored:
+                return ActionOutcome(
+                    409, "closed", {"error": _("This payment was opened already.")}, attempt
+                )
+            attempt.provider_ref = action.provider_ref[:100]
+        if action.callback is None:
+            return ActionOutcome(200, "created", dict(action.reply), attempt)
+        outcome = _take_callback(adapter, attempt, action.callback)
+        status = 409 if outcome.result in ("mismatch", "forged") else 200
+        return ActionOutcome(status, outcome.result, dict(action.reply), attempt)
+    finally:
+        _save_exchanges(
+            adapter.http.exchanges,
+            tenant_id=attempt.tenant_id,
+            account_id=attempt.account_id,
             attempt_id=attempt.pk,
         )
 

@@ -40,43 +40,24 @@ def _time() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S:") + f"{moment.microsecond // 1000:03d} GMT+0600"
 
 
-@register_fake
-class FakeBkash(FakeProvider):
-    """bKash's sandbox as seen from the merchant's server and the payer's browser."""
+class BkashTokens:
+    """bKash's token rules, shared by the Tokenized and the Checkout (iframe) fakes: the
+    username/password headers and app key/secret on grant and refresh, tokens expiring after
+    ``token_lifetime`` seconds, at most two refreshes an hour. ``_refusal`` gives the
+    product's error envelope."""
 
-    code = "bkash"
-    name = "bKash (test)"
-    # bKash's published tokenized sandbox demo credentials, and a legacy check user.
-    demo_credentials = {
-        "username": "sandboxTokenizedUser02",
-        "password": "sandboxTokenizedUser02@12345",
-        "app_key": "4f6o0cjiki2rfm34kfdadl1eqq",
-        "app_secret": "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b",
-        "merchant_wallet": "01700000001",
-        "trxcheck_user": "demo-merchant",
-        "trxcheck_password": "demo-trxcheck-pass",
-    }
+    credentials: dict[str, str]
+    lock: Any
 
-    base_path = V
-
-    @classmethod
-    def account_credentials(cls, root: str) -> dict[str, str]:
-        return {
-            **cls.demo_credentials,
-            "trxcheck_url": root.rstrip("/") + "/dreamwave/merchant/trxcheck/sendmsg",
-        }
-
-    def __init__(self, credentials: dict[str, str] | None = None) -> None:
-        super().__init__(credentials)
+    def _init_tokens(self) -> None:
         self.token_lifetime = 3600
         self.tokens: dict[str, dt.datetime] = {}  # id_token -> expiry
         self.refresh_tokens: set[str] = set()
         self.refreshes: list[dt.datetime] = []
-        self.payments: dict[str, dict[str, Any]] = {}
-        self.invoices: set[str] = set()
-        self.send_money: dict[str, dict[str, str]] = {}  # legacy: trxID -> transfer
-        # Tests: bKash confirms this amount instead of the one created (a tampered payment).
-        self.amount_override: str | None = None
+
+    @staticmethod
+    def _refusal(code: str, message: str) -> FakeResponse:
+        return FakeResponse.json({"statusCode": code, "statusMessage": message})
 
     # -- auth -----------------------------------------------------------------------------
 
@@ -115,33 +96,73 @@ class FakeBkash(FakeProvider):
     def _unauthorised() -> FakeResponse:
         return FakeResponse.json({"message": "Unauthorized"}, 401)
 
-    @route("POST", V + r"/tokenized/checkout/token/grant")
-    def grant(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
+    def _grant_answer(self, request: FakeRequest) -> FakeResponse:
         body = request.json() or {}
         with self.lock:
             if not self._credentials_ok(request, body):
-                return FakeResponse.json({"statusCode": "2001", "statusMessage": "Invalid App Key"})
+                return self._refusal("2001", "Invalid App Key")
             return FakeResponse.json(self._issue())
 
-    @route("POST", V + r"/tokenized/checkout/token/refresh")
-    def refresh(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
+    def _refresh_answer(self, request: FakeRequest) -> FakeResponse:
         body = request.json() or {}
         with self.lock:
             if not self._credentials_ok(request, body):
-                return FakeResponse.json({"statusCode": "2001", "statusMessage": "Invalid App Key"})
+                return self._refusal("2001", "Invalid App Key")
             hour_ago = clock.now() - dt.timedelta(hours=1)
             self.refreshes = [at for at in self.refreshes if at > hour_ago]
             if len(self.refreshes) >= 2:
-                return FakeResponse.json(
-                    {"statusCode": "2079", "statusMessage": "Too many refresh requests: blocked"}
-                )
+                return self._refusal("2079", "Too many refresh requests: blocked")
             if body.get("refresh_token") not in self.refresh_tokens:
-                return FakeResponse.json(
-                    {"statusCode": "2079", "statusMessage": "Invalid refresh token"}
-                )
+                return self._refusal("2079", "Invalid refresh token")
             self.refresh_tokens.discard(body["refresh_token"])
             self.refreshes.append(clock.now())
             return FakeResponse.json(self._issue())
+
+
+@register_fake
+class FakeBkash(BkashTokens, FakeProvider):
+    """bKash's sandbox as seen from the merchant's server and the payer's browser."""
+
+    code = "bkash"
+    name = "bKash (test)"
+    # bKash's published tokenized sandbox demo credentials, and a legacy check user.
+    demo_credentials = {
+        "username": "sandboxTokenizedUser02",
+        "password": "sandboxTokenizedUser02@12345",
+        "app_key": "4f6o0cjiki2rfm34kfdadl1eqq",
+        "app_secret": "2is7hdktrekvrbljjh44ll3d9l1dtjo4pasmjvs5vl5qr3fug4b",
+        "merchant_wallet": "01700000001",
+        "trxcheck_user": "demo-merchant",
+        "trxcheck_password": "demo-trxcheck-pass",
+    }
+
+    base_path = V
+
+    @classmethod
+    def account_credentials(cls, root: str) -> dict[str, str]:
+        return {
+            **cls.demo_credentials,
+            "trxcheck_url": root.rstrip("/") + "/dreamwave/merchant/trxcheck/sendmsg",
+        }
+
+    def __init__(self, credentials: dict[str, str] | None = None) -> None:
+        super().__init__(credentials)
+        self._init_tokens()
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.invoices: set[str] = set()
+        self.send_money: dict[str, dict[str, str]] = {}  # legacy: trxID -> transfer
+        # Tests: bKash confirms this amount instead of the one created (a tampered payment).
+        self.amount_override: str | None = None
+
+    # -- auth ----------------------------------------------------------------------------
+
+    @route("POST", V + r"/tokenized/checkout/token/grant")
+    def grant(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
+        return self._grant_answer(request)
+
+    @route("POST", V + r"/tokenized/checkout/token/refresh")
+    def refresh(self, request: FakeRequest, match: re.Match[str]) -> FakeResponse:
+        return self._refresh_answer(request)
 
     # -- tokenized checkout ---------------------------------------------------------------
 
