@@ -39,6 +39,7 @@ def server_settings(memory: int | None = None) -> dict[str, str]:
         "max_wal_size": "8GB",
         "min_wal_size": "512MB",
         "checkpoint_timeout": "15min",
+        "wal_compression": "on",
     }
 
 

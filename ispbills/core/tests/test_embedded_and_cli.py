@@ -34,6 +34,7 @@ def test_embedded_server_inits_starts_and_stops(tmp_path: Path) -> None:
         assert server._psql("SHOW shared_buffers") == wanted["shared_buffers"]
         assert server._psql("SHOW max_wal_size") == "8GB"
         assert server._psql("SHOW checkpoint_timeout") == "15min"
+        assert server._psql("SHOW wal_compression") == "pglz"
         assert server.start() is False  # already running: reused, not restarted
     finally:
         server.stop()
