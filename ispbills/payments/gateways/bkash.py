@@ -14,6 +14,7 @@ query after a successful execute.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -49,7 +50,8 @@ TRANSIENT = {"2003", "2020", "2024", "503"}
 LEGACY_TRXCHECK = "https://www.bkashcluster.com:9081/dreamwave/merchant/trxcheck/sendmsg"
 
 
-def _money(value: Any) -> Decimal | None:
+def money(value: Any) -> Decimal | None:
+    """An amount bKash answered, to two decimals; None when it is not one."""
     try:
         return Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
@@ -60,6 +62,30 @@ class BkashTokenGateway(PaymentGateway):
     """What bKash's products share (Tokenized Checkout and the older Checkout iframe): the
     token grant/refresh on ``{base}{token_path}/grant|refresh`` and the token kept in the
     account's shared state. Not registered itself."""
+
+    def _confirmation(self, data: Mapping[str, Any], reference: str) -> Confirmation:
+        status = str(data.get("transactionStatus", ""))
+        common: dict[str, Any] = {
+            "provider_ref": str(data.get("paymentID", "")),
+            "merchant_ref": str(reference or ""),
+            "message": f"bKash: {status}",
+            "data": {"transactionStatus": status},
+        }
+        if status == "Completed":
+            return Confirmation(
+                Verdict.PAID,
+                provider_txn_id=str(data.get("trxID", "")),
+                amount=money(data.get("amount")),
+                currency=str(data.get("currency", "")),
+                **common,
+            )
+        if status in ("Initiated", "Authorized", ""):
+            return Confirmation(Verdict.PENDING, **common)
+        if status == "Cancelled":
+            return Confirmation(Verdict.CANCELLED, **common)
+        if status == "Expired":
+            return Confirmation(Verdict.FAILED, **{**common, "data": {"expired": True}})
+        return Confirmation(Verdict.FAILED, **common)
 
     token_path: ClassVar[str] = "/tokenized/checkout/token"
 
@@ -322,30 +348,6 @@ class BkashGateway(BkashTokenGateway):
         # The status answer names our reference merchantInvoice, not merchantInvoiceNumber.
         return self._confirmation(data, data.get("merchantInvoice", ""))
 
-    def _confirmation(self, data: dict[str, Any], reference: str) -> Confirmation:
-        status = str(data.get("transactionStatus", ""))
-        common: dict[str, Any] = {
-            "provider_ref": str(data.get("paymentID", "")),
-            "merchant_ref": str(reference or ""),
-            "message": f"bKash: {status}",
-            "data": {"transactionStatus": status},
-        }
-        if status == "Completed":
-            return Confirmation(
-                Verdict.PAID,
-                provider_txn_id=str(data.get("trxID", "")),
-                amount=_money(data.get("amount")),
-                currency=str(data.get("currency", "")),
-                **common,
-            )
-        if status in ("Initiated", "Authorized", ""):
-            return Confirmation(Verdict.PENDING, **common)
-        if status == "Cancelled":
-            return Confirmation(Verdict.CANCELLED, **common)
-        if status == "Expired":
-            return Confirmation(Verdict.FAILED, **{**common, "data": {"expired": True}})
-        return Confirmation(Verdict.FAILED, **common)
-
     def refund(self, attempt: AttemptInfo, amount: Decimal, reason: str) -> RefundResult:
         # Refund v2 hangs off the host root, not off /v1.2.0-beta.
         root = self.base_url.rsplit("/v1.2.0-beta", 1)[0]
@@ -376,7 +378,7 @@ class BkashGateway(BkashTokenGateway):
                 )
             return RefundResult(
                 refund_id=str(data.get("refundTrxId", "")),
-                amount=_money(data.get("refundAmount")) or amount,
+                amount=money(data.get("refundAmount")) or amount,
                 completed=data.get("refundTransactionStatus") == "Completed",
                 message=str(data.get("refundTransactionStatus", "")),
             )
@@ -418,7 +420,7 @@ class BkashGateway(BkashTokenGateway):
             return Confirmation(
                 Verdict.PAID,
                 provider_txn_id=str(transaction.get("trxId") or trx_id),
-                amount=_money(transaction.get("amount")),
+                amount=money(transaction.get("amount")),
                 currency=str(transaction.get("currency") or "BDT"),
                 message=f"bKash send money from {transaction.get('sender', '')}",
                 data={"sender": str(transaction.get("sender", ""))},

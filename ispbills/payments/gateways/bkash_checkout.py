@@ -40,8 +40,13 @@ from ispbills.payments.gateways.base import (
     StartResult,
     Verdict,
 )
-from ispbills.payments.gateways.bkash import ALREADY_DONE, NOT_YET, TRANSIENT, BkashTokenGateway
-from ispbills.payments.gateways.bkash import _money as money
+from ispbills.payments.gateways.bkash import (
+    ALREADY_DONE,
+    NOT_YET,
+    TRANSIENT,
+    BkashTokenGateway,
+    money,
+)
 from ispbills.payments.gateways.http import json_of
 
 SANDBOX_SCRIPT = (
@@ -216,7 +221,7 @@ class BkashCheckoutGateway(BkashTokenGateway):
             return self.query(attempt)  # no answer in 30 s: bKash says query
         code, message = self._error(data)
         if not code:
-            return self._confirmation(data)
+            return self._confirmation(data, data.get("merchantInvoiceNumber") or "")
         if code in ALREADY_DONE or code in TRANSIENT or code in NOT_YET:
             return self.query(attempt)
         return Confirmation(
@@ -234,31 +239,7 @@ class BkashCheckoutGateway(BkashTokenGateway):
             if code in TRANSIENT:
                 raise GatewayTimeout(f"bKash query {code}: {message}")
             raise GatewayError(f"bKash query {code}: {message}", code=code)
-        return self._confirmation(data)
-
-    def _confirmation(self, data: Mapping[str, Any]) -> Confirmation:
-        status = str(data.get("transactionStatus", ""))
-        common: dict[str, Any] = {
-            "provider_ref": str(data.get("paymentID", "")),
-            "merchant_ref": str(data.get("merchantInvoiceNumber") or ""),
-            "message": f"bKash: {status}",
-            "data": {"transactionStatus": status},
-        }
-        if status == "Completed":
-            return Confirmation(
-                Verdict.PAID,
-                provider_txn_id=str(data.get("trxID", "")),
-                amount=money(data.get("amount")),
-                currency=str(data.get("currency", "")),
-                **common,
-            )
-        if status in ("Initiated", "Authorized", ""):
-            return Confirmation(Verdict.PENDING, **common)
-        if status == "Cancelled":
-            return Confirmation(Verdict.CANCELLED, **common)
-        if status == "Expired":
-            return Confirmation(Verdict.FAILED, **{**common, "data": {"expired": True}})
-        return Confirmation(Verdict.FAILED, **common)
+        return self._confirmation(data, data.get("merchantInvoiceNumber") or "")
 
     def refund(self, attempt: AttemptInfo, amount: Decimal, reason: str) -> RefundResult:
         data = self._api(

@@ -168,7 +168,7 @@ class FakeShurjopay(FakeProvider):
         return FakeResponse.json(
             {
                 "checkout_url": f"{request.base_url}/spaycheckout/?token={sp_order_id}",
-                "amount": float(amount),
+                "amount": f"{amount:.2f}",
                 "currency": body["currency"],
                 "sp_order_id": sp_order_id,
                 "customer_order_id": body["order_id"],
